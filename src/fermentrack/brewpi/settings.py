@@ -283,7 +283,8 @@ def parse_field(field: Field, raw: object, fmt: TempFormat, dialect: Dialect) ->
             return False
         raise ProtocolError(f"{field.key}: expected true, false, 0 or 1, got {raw!r}")
     limit = 65535 if kind is ValueKind.SECONDS else 6
-    if not text.isdigit() or int(text) > limit:
+    # isascii: str.isdigit also accepts digits such as '²' that int() refuses.
+    if not (text.isascii() and text.isdigit() and len(text) <= 5) or int(text) > limit:
         raise ProtocolError(f"{field.key}: expected a whole number from 0 to {limit}, got {raw!r}")
     return int(text)
 

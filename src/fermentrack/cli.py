@@ -1,0 +1,133 @@
+"""The `fermentrack` command: each verb is a thin door into the package that does the work."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+DEFAULT_HOME = "./fermentrack-home"
+
+
+def home_folder() -> Path:
+    """FERMENTRACK_HOME, where all state lives (ARCHITECTURE.md, 'Where state lives')."""
+    return Path(os.environ.get("FERMENTRACK_HOME", DEFAULT_HOME)).resolve()
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT such as 127.0.0.1:2323, got {text!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def _speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 100_000:
+        raise argparse.ArgumentTypeError(
+            f"speed must be a number above 0 and at most 100000, got {text!r}"
+        )
+    return value
+
+
+def _add_firmware_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dialect",
+        choices=["esp", "avr"],
+        default="esp",
+        help="which BrewPi firmware's wire habits to follow (default esp)",
+    )
+    parser.add_argument(
+        "--hardware",
+        choices=["sim", "pi"],
+        default="sim",
+        help="a simulated chamber, or 1-Wire sensors and GPIO relays on a Pi",
+    )
+    parser.add_argument(
+        "--speed",
+        type=_speed,
+        default=1.0,
+        help="simulated seconds per real second (simulated hardware only)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fermentrack", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    firmware = verbs.add_parser("firmware", help="run our BrewPi firmware (interfaces.md §3)")
+    firmware.add_argument(
+        "--eeprom",
+        type=Path,
+        required=True,
+        help="the firmware's own folder: EEPROM file and simulator.json",
+    )
+    where = firmware.add_mutually_exclusive_group(required=True)
+    where.add_argument(
+        "--tcp",
+        type=_host_port,
+        metavar="HOST:PORT",
+        help="serve the protocol over TCP, one client at a time",
+    )
+    where.add_argument(
+        "--pty",
+        type=Path,
+        metavar="LINK_PATH",
+        help="serve on a pseudo-terminal reachable at LINK_PATH, like a serial port",
+    )
+    _add_firmware_arguments(firmware)
+
+    try_chamber = verbs.add_parser(
+        "try-chamber", help="run a simulated chamber and show its live state until Ctrl-C"
+    )
+    try_chamber.add_argument(
+        "--tcp",
+        type=_host_port,
+        default=("127.0.0.1", 2323),
+        metavar="HOST:PORT",
+        help="also serve the protocol here (default 127.0.0.1:2323)",
+    )
+    try_chamber.add_argument(
+        "--beer",
+        type=float,
+        default=19.0,
+        metavar="CELSIUS",
+        help="beer setting on first start (default 19.0)",
+    )
+    _add_firmware_arguments(try_chamber)
+    try_chamber.set_defaults(speed=60.0)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        if args.verb == "firmware":
+            from fermentrack.firmware.main import run_firmware
+
+            return run_firmware(args)
+        if args.verb == "try-chamber":
+            from fermentrack.firmware.try_chamber import try_chamber
+
+            return try_chamber(args, home_folder())
+    except KeyboardInterrupt:
+        return 130
+    except (OSError, ValueError) as error:
+        print(f"fermentrack {args.verb}: {error}", file=sys.stderr)
+        return 1
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

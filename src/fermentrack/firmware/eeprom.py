@@ -1,0 +1,90 @@
+"""Our firmware's EEPROM: settings, constants and device assignments in one JSON file.
+
+Written atomically (temporary file, fsync, rename, fsync of the folder), so a kill at any moment
+leaves either the old file or the new one, never half of one. A missing or unreadable file is
+what a blank EEPROM is to BrewPi firmware: the caller starts in safe mode (§8.8).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from fermentrack.brewpi.devices import DeviceDefinition
+from fermentrack.brewpi.settings import ControlConstants, ControlSettings, Mode
+from fermentrack.brewpi.temperature import TempFormat
+
+FORMAT_VERSION = 1
+FILE_NAME = "eeprom.json"
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EepromContents:
+    settings: ControlSettings
+    constants: ControlConstants
+    devices: list[DeviceDefinition] = field(default_factory=list)
+
+
+class Eeprom:
+    def __init__(self, folder: Path) -> None:
+        self.path = Path(folder) / FILE_NAME
+
+    def load(self) -> EepromContents | None:
+        """The stored contents, or None when there are none or they cannot be read."""
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as error:
+            log.warning("EEPROM %s is unreadable (%s): starting in safe mode", self.path, error)
+            return None
+        try:
+            if data.get("format_version") != FORMAT_VERSION:
+                raise ValueError(
+                    f"format_version {data.get('format_version')!r}, expected {FORMAT_VERSION}"
+                )
+            settings = dict(data["settings"])
+            settings["mode"] = Mode(settings["mode"])
+            constants = dict(data["constants"])
+            constants["temp_format"] = TempFormat(constants["temp_format"])
+            return EepromContents(
+                settings=ControlSettings(**settings),
+                constants=ControlConstants(**constants),
+                devices=[DeviceDefinition(**device) for device in data["devices"]],
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            log.warning("EEPROM %s does not hold our format (%s): safe mode", self.path, error)
+            return None
+
+    def save(self, contents: EepromContents) -> None:
+        data = {
+            "format_version": FORMAT_VERSION,
+            "settings": asdict(contents.settings),
+            "constants": asdict(contents.constants),
+            "devices": [asdict(device) for device in contents.devices],
+        }
+        write_atomically(self.path, json.dumps(data, indent=1, sort_keys=True))
+
+    def erase(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace `path` with `text` so that a crash leaves the old or the new file, whole."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(temporary, "w", encoding="utf-8") as file:
+        file.write(text)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, path)
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)

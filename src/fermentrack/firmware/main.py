@@ -1,0 +1,74 @@
+"""`fermentrack firmware`: run our firmware for one chamber, serving TCP or a pseudo-terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+from fermentrack.brewpi.temperature import Dialect
+from fermentrack.firmware.board import SIMULATOR_FILE, Board, run_board
+from fermentrack.firmware.clock import Clock
+from fermentrack.firmware.scenario import Scenario
+from fermentrack.firmware.simulated_hardware import SimulatedBoard
+from fermentrack.firmware.simulator import ChamberSimulator
+from fermentrack.firmware.transport import serve_pty, serve_tcp
+
+log = logging.getLogger(__name__)
+
+
+def build_board(folder: Path, dialect: Dialect, hardware: str) -> Board:
+    """A board on simulated hardware (scenario from simulator.json) or on a Pi's pins."""
+    folder = Path(folder)
+    if hardware == "sim":
+        simulator = ChamberSimulator(Scenario.load(folder / SIMULATOR_FILE))
+        return Board(folder, dialect, SimulatedBoard(simulator), simulator=simulator)
+    from fermentrack.firmware.pi_hardware import PiBoard
+
+    return Board(folder, dialect, PiBoard.from_environment())
+
+
+async def serve_board(
+    board: Board,
+    *,
+    speed: float,
+    tcp: tuple[str, int] | None = None,
+    pty: Path | None = None,
+    stop: asyncio.Event | None = None,
+    on_ready=None,
+) -> None:
+    """Serve `board` and tick it until `stop` is set (SIGTERM and SIGINT set it)."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    server = terminal = None
+    try:
+        if tcp is not None:
+            server = await serve_tcp(board, *tcp)
+            host, port = server.sockets[0].getsockname()[:2]
+            where = f"tcp://{host}:{port}"
+        else:
+            terminal = await serve_pty(board, pty)
+            where = f"serial://{terminal.link_path} ({terminal.device_path})"
+        print(f"firmware ({board.dialect.value}) listening on {where}", flush=True)
+        if on_ready is not None:
+            on_ready()
+        await run_board(board, Clock(speed), stop)
+    finally:
+        if server is not None:
+            server.close()
+        if terminal is not None:
+            loop.remove_reader(terminal.master_fd)
+            terminal.close()
+        board.store_if_dirty()
+        log.info("firmware stopped")
+
+
+def run_firmware(args) -> int:
+    if args.hardware != "sim" and args.speed != 1.0:
+        raise ValueError("--speed applies to simulated hardware only")
+    board = build_board(args.eeprom, Dialect(args.dialect), args.hardware)
+    asyncio.run(serve_board(board, speed=args.speed, tcp=args.tcp, pty=args.pty))
+    return 0

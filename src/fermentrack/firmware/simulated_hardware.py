@@ -1,0 +1,176 @@
+"""The simulated board: relays, a door switch and three DS18B20 probes wired to the chamber model.
+
+Laid out like a BrewPi RevC shield: actuator pins 2, 5, 6 and 19, the door on pin 4, one 1-Wire
+bus on pin 18. In the simulated chamber pin 5 drives the cooler (compressor), pin 6 the heater,
+pin 2 the fan and pin 19 the light. The relays are active low, as on most relay boards, which is
+why BrewPi lists pins as inverted by default. Assigning a function to the wrong pin drives the
+wrong thing, exactly as it would with real wires.
+"""
+
+from __future__ import annotations
+
+from fermentrack.brewpi.devices import DeviceDefinition, DeviceFunction, DeviceHardware
+from fermentrack.brewpi.temperature import INVALID_TEMP, temp_from_celsius
+from fermentrack.firmware.simulator import ChamberSimulator
+
+COOLER_PIN = 5
+HEATER_PIN = 6
+FAN_PIN = 2
+LIGHT_PIN = 19
+DOOR_PIN = 4
+ONEWIRE_PIN = 18
+
+_PROBE_SERIALS = {"fridge": 0xC0FFEE01, "beer": 0xC0FFEE02, "room": 0xC0FFEE03}
+
+
+def _crc8(data: bytes) -> int:
+    """Dallas/Maxim 1-Wire CRC, so the simulated ROM codes look like real ones."""
+    crc = 0
+    for byte in data:
+        for _ in range(8):
+            mix = (crc ^ byte) & 1
+            crc >>= 1
+            if mix:
+                crc ^= 0x8C
+            byte >>= 1
+    return crc
+
+
+def probe_address(name: str) -> str:
+    """The 16-hex-digit ROM code of a simulated probe: family 0x28, serial, CRC."""
+    rom = bytes([0x28]) + _PROBE_SERIALS[name].to_bytes(6, "little")
+    return (rom + bytes([_crc8(rom)])).hex().upper()
+
+
+PROBE_ADDRESSES = {probe_address(name): name for name in _PROBE_SERIALS}
+
+
+class SimulatedProbe:
+    __slots__ = ("_name", "_simulator")
+
+    def __init__(self, simulator: ChamberSimulator, name: str) -> None:
+        self._simulator = simulator
+        self._name = name
+
+    def init(self) -> bool:
+        return self._simulator.read_celsius(self._name) is not None
+
+    def read(self) -> int:
+        celsius = self._simulator.read_celsius(self._name)
+        return INVALID_TEMP if celsius is None else temp_from_celsius(celsius)
+
+
+class SimulatedRelay:
+    """An output pin driving an active-low relay: energised when the pin is low."""
+
+    __slots__ = ("_active", "_board", "_invert", "pin")
+
+    def __init__(self, board: SimulatedBoard, pin: int, invert: bool) -> None:
+        self._board = board
+        self.pin = pin
+        self._invert = invert
+        self._active = False
+        board.set_pin(pin, invert)  # inactive: pin level = invert
+
+    @property
+    def active(self) -> bool:
+        return self._active
+
+    def set_active(self, on: bool) -> None:
+        if on is not self._active:
+            self._active = on
+            self._board.set_pin(self.pin, on != self._invert)
+
+
+class SimulatedDoorSwitch:
+    """Reads high while the door is open; `invert` flips that."""
+
+    __slots__ = ("_invert", "_simulator")
+
+    def __init__(self, simulator: ChamberSimulator, invert: bool) -> None:
+        self._simulator = simulator
+        self._invert = invert
+
+    def sense(self) -> bool:
+        return self._simulator.door_open != self._invert
+
+
+class SimulatedBoard:
+    """The hardware backend for `--hardware sim` (see DeviceManager's HardwareBackend)."""
+
+    actuator_pins = (FAN_PIN, COOLER_PIN, HEATER_PIN, LIGHT_PIN)
+    switch_pins = (DOOR_PIN,)
+    onewire_pins = (ONEWIRE_PIN,)
+
+    def __init__(self, simulator: ChamberSimulator) -> None:
+        self.simulator = simulator
+        # Pin levels: high (True) = relay off. Unconfigured pins float high.
+        self._levels = dict.fromkeys(self.actuator_pins, True)
+
+    def set_pin(self, pin: int, level: bool) -> None:
+        self._levels[pin] = level
+
+    def relay_on(self, pin: int) -> bool:
+        return not self._levels[pin]
+
+    def onewire_addresses(self, pin: int) -> list[str]:
+        if pin != ONEWIRE_PIN:
+            return []
+        return [a for a, name in PROBE_ADDRESSES.items() if self.simulator.sensor_fitted(name)]
+
+    def temp_sensor(self, pin: int, address: str) -> SimulatedProbe:
+        return SimulatedProbe(self.simulator, PROBE_ADDRESSES[address])
+
+    def actuator(self, pin: int, invert: bool) -> SimulatedRelay:
+        return SimulatedRelay(self, pin, invert)
+
+    def switch(self, pin: int, invert: bool) -> SimulatedDoorSwitch:
+        return SimulatedDoorSwitch(self.simulator, invert)
+
+    def advance(self) -> None:
+        """One simulated second of the chamber with the relays as they are now."""
+        levels = self._levels
+        self.simulator.step(
+            not levels[HEATER_PIN],
+            not levels[COOLER_PIN],
+            not levels[FAN_PIN],
+            not levels[LIGHT_PIN],
+        )
+
+
+def default_wiring() -> list[DeviceDefinition]:
+    """The device assignment a brewer would make for the simulated chamber."""
+    F, H = DeviceFunction, DeviceHardware
+    return [
+        DeviceDefinition(
+            slot=0,
+            function=F.CHAMBER_TEMP,
+            hardware=H.ONEWIRE_TEMP,
+            pin=ONEWIRE_PIN,
+            address=probe_address("fridge"),
+        ),
+        DeviceDefinition(
+            slot=1,
+            function=F.BEER_TEMP,
+            beer=1,
+            hardware=H.ONEWIRE_TEMP,
+            pin=ONEWIRE_PIN,
+            address=probe_address("beer"),
+        ),
+        DeviceDefinition(
+            slot=2,
+            function=F.ROOM_TEMP,
+            hardware=H.ONEWIRE_TEMP,
+            pin=ONEWIRE_PIN,
+            address=probe_address("room"),
+        ),
+        DeviceDefinition(
+            slot=3, function=F.CHAMBER_COOLER, hardware=H.PIN, pin=COOLER_PIN, invert=True
+        ),
+        DeviceDefinition(
+            slot=4, function=F.CHAMBER_HEATER, hardware=H.PIN, pin=HEATER_PIN, invert=True
+        ),
+        DeviceDefinition(
+            slot=5, function=F.CHAMBER_DOOR, hardware=H.PIN, pin=DOOR_PIN, invert=False
+        ),
+    ]

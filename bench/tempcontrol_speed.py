@@ -12,8 +12,8 @@ import time
 from fermentrack.brewpi.settings import Mode, default_constants, default_settings
 from fermentrack.brewpi.temperature import INVALID_TEMP, Dialect, temp_from_celsius
 from fermentrack.firmware.simulator import ChamberSimulator, Scenario
-from fermentrack.firmware.tempcontrol import TempControl
 from fermentrack.firmware.temp_sensor import FilteredTempSensor
+from fermentrack.firmware.tempcontrol import TempControl
 
 
 class Probe:

@@ -316,6 +316,7 @@ def test_esp_raw_lines_come_back_as_raw_text_unless_the_dialect_is_avr():
         ("\r\n", "empty line"),
         ('S:{"mode":"b"}', "S: ControlSettings: missing keys beerSet"),
         ('S:{"mode":"z","beerSet":1,"fridgeSet":1,"heatEst":1,"coolEst":1}', "S: mode: expected"),
+        ('S:{"mode":null,"beerSet":1,"fridgeSet":1,"heatEst":1,"coolEst":1}', "S: mode: expected"),
         ('C:{"Kp":1}', "C: missing key 'tempFormat'"),
         ('L:["a","b"]', "L: expected an array of 4 strings"),
         ('D:{"logType":"X","logID":1}', "D: expected logType E, W or I"),

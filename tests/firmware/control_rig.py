@@ -172,10 +172,14 @@ class Chamber:
         self.now = now
 
 
-def make_chamber(dialect: Dialect = Dialect.AVR, scenario: Scenario | None = None) -> Chamber:
+def make_chamber(
+    dialect: Dialect = Dialect.AVR,
+    scenario: Scenario | None = None,
+    min_times: MinTimes = STANDARD_MIN_TIMES,
+) -> Chamber:
     clock = [0]
     simulator = ChamberSimulator(scenario or Scenario())
-    control = TempControl(dialect, default_settings(dialect), default_constants(dialect))
+    control = TempControl(dialect, default_settings(dialect), default_constants(dialect), min_times)
     constants = control.constants
     control.beer_sensor = FilteredTempSensor(
         SimulatedProbe(simulator, "beer"),

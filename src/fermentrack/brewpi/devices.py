@@ -350,7 +350,7 @@ def merge_update(
             args = {key: value for key, value in args.items() if key != "a"}
     else:
         # Without `i` an ESP update would land in slot 0; keep the slot asked for instead.
-        base = DeviceDefinition(slot=current.slot, chamber=0, value=None)
+        base = DeviceDefinition(slot=current.slot, value=None)
     defn = _apply(base, {key: value for key, value in args.items() if key != "v"}, dialect, fmt)
     beer = 1 if defn.function in BEER_FUNCTIONS else 0
     return replace(defn, chamber=1, beer=beer, calibration=_stored_calibration(defn.calibration))

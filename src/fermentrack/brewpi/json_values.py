@@ -105,7 +105,10 @@ def to_text(value: object, what: str) -> str:
 def plain(value: object) -> object:
     """A parsed JSON value with WireNumbers turned into ints or floats (for free-form data)."""
     if isinstance(value, WireNumber):
-        return int(value) if _INTEGER.match(value) else float(value)
+        # int() refuses more than 4300 digits; such a number can only be a float anyway.
+        if re.fullmatch(r"-?[0-9]{1,4000}", value):
+            return int(value)
+        return float(value)
     if isinstance(value, list):
         return [plain(item) for item in value]
     if isinstance(value, dict):

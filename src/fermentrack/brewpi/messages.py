@@ -316,7 +316,9 @@ def _encode_log(msg: LogMessage, dialect: Dialect, fmt: TempFormat) -> str:
     return "D:" + _object(pairs)
 
 
-def _encode_devices(prefix: str, devices: list[DeviceDefinition], dialect, fmt) -> str:
+def _encode_devices(
+    prefix: str, devices: list[DeviceDefinition], dialect: Dialect, fmt: TempFormat
+) -> str:
     texts = [
         encode_device(device, dialect, fmt, with_value=device.value is not None)
         for device in devices
@@ -449,7 +451,9 @@ def _parse_n(body: str, dialect: Dialect, fmt: TempFormat) -> VersionInfo | Prob
     if not body.lstrip().startswith("{"):
         if _BARE_VERSION.match(body):  # very old firmware answers with the version alone
             return VersionInfo(body.strip(), "", 0, False, "?", 0)
-        raise ProtocolError(f"N: expected a JSON object or a version such as 0.2.4, got {body!r}")
+        raise ProtocolError(
+            f"N: expected a JSON object or a version such as 0.2.4, got {describe(body)}"
+        )
     obj = _load_object(body, "N:")
     if "v" not in obj:
         # ESP's answer to `p` shares the prefix: an object of address -> name, no "v".
@@ -540,7 +544,17 @@ def _parse_t(body: str, dialect: Dialect, fmt: TempFormat) -> TemperatureReport:
     return TemperatureReport(**(defaults | values), missing=frozenset(missing))  # type: ignore[arg-type]
 
 
-def _decode_record(obj: Mapping[str, object], cls: type, table, fmt, dialect, prefix: str):
+def _decode_record(
+    obj: Mapping[str, object],
+    cls: type,
+    table: tuple[Field, ...],
+    fmt: TempFormat,
+    dialect: Dialect,
+    prefix: str,
+):
+    for spec in table:
+        if spec.kind in (ValueKind.MODE, ValueKind.FORMAT) and obj.get(spec.key, "?") in ("", None):
+            raise ProtocolError(f"{prefix} {spec.key}: expected a letter, got {obj[spec.key]!r}")
     # null for a temperature is a disabled value; decode_fields would read it as invalid.
     values = {
         key: "null" if value is None and key in _TEMPERATURE_FIELD_KEYS else value
@@ -608,7 +622,9 @@ def _parse_d_log(body: str, dialect: Dialect, fmt: TempFormat) -> LogMessage:
     return LogMessage(str(log_type), log_id, [_log_value(value) for value in values])
 
 
-def _parse_devices(body: str, dialect: Dialect, fmt: TempFormat, prefix: str):
+def _parse_devices(
+    body: str, dialect: Dialect, fmt: TempFormat, prefix: str
+) -> list[DeviceDefinition]:
     items = _load_list(body, prefix)
     try:
         return [parse_device(item, dialect, fmt) for item in items]  # type: ignore[arg-type]

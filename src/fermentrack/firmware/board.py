@@ -121,6 +121,20 @@ class Board:
             self._dirty = False
             self.store()
 
+    def load_default_settings(self) -> None:
+        """`S`: mode off and the dialect's default set points and estimators."""
+        control = self.control
+        defaults = default_settings(self.dialect)
+        control.set_mode(defaults.mode, self.now)
+        for attr in ("beer_set", "fridge_set", "heat_estimator", "cool_estimator"):
+            setattr(control.settings, attr, getattr(defaults, attr))
+        self.mark_dirty()
+
+    def load_default_constants(self) -> None:
+        """`C`: the dialect's default control constants."""
+        self.control.apply_constants(default_constants(self.dialect))
+        self.mark_dirty()
+
     def store(self) -> None:
         control = self.control
         self.eeprom.save(
@@ -222,8 +236,8 @@ class Board:
             ControlState.WAITING_TO_HEAT: c.wait_time,
             ControlState.COOLING: c.time_since_idle(now),
             ControlState.HEATING: c.time_since_idle(now),
-            ControlState.COOLING_MIN_TIME: min_times.cool_on - c.time_since_idle(now),
-            ControlState.HEATING_MIN_TIME: min_times.heat_on - c.time_since_idle(now),
+            ControlState.COOLING_MIN_TIME: min_times.min_cool_on_time - c.time_since_idle(now),
+            ControlState.HEATING_MIN_TIME: min_times.min_heat_on_time - c.time_since_idle(now),
         }
         return lcd_lines(
             mode=c.settings.mode,

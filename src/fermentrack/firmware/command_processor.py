@@ -7,6 +7,7 @@ spec's tables; the message formats themselves live in `fermentrack.brewpi`.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -42,8 +43,6 @@ from fermentrack.brewpi.settings import (
     FIELDS_BY_KEY,
     Mode,
     ValueKind,
-    default_constants,
-    default_settings,
     parse_field,
 )
 from fermentrack.brewpi.temperature import Dialect, format_temperature
@@ -215,9 +214,10 @@ class CommandProcessor:
                 self._annotate(fridge=f"Fridge temp set to {self._degrees(value)} in web interface")
         elif attr in ("heat_estimator", "cool_estimator"):
             setattr(control.settings, attr, value)
+        elif kind is ValueKind.FILTER:
+            control.set_filter_setting(attr, value)  # AVR's runtime filter quirk lives there
         else:
             setattr(control.constants, attr, value)
-            control.apply_constants(control.constants)
 
     def _degrees(self, temp: int) -> str:
         return format_temperature(temp, self.board.control.constants.temp_format, 1) or "null"
@@ -233,19 +233,13 @@ class CommandProcessor:
 
     def default_settings(self, args: Mapping[str, object]) -> None:
         board = self.board
-        defaults = default_settings(board.dialect)
-        control = board.control
-        control.set_mode(defaults.mode, board.now)
-        for attr in ("beer_set", "fridge_set", "heat_estimator", "cool_estimator"):
-            setattr(control.settings, attr, getattr(defaults, attr))
-        board.mark_dirty()
-        board.send(SettingsReport(control.settings))
+        board.load_default_settings()
+        board.send(SettingsReport(board.control.settings))
         board.send(LogMessage.info(InfoId.DEFAULT_SETTINGS_LOADED))
 
     def default_constants(self, args: Mapping[str, object]) -> None:
         board = self.board
-        board.control.apply_constants(default_constants(board.dialect))
-        board.mark_dirty()
+        board.load_default_constants()
         board.send(ConstantsReport(board.control.constants))
         board.send(LogMessage.info(InfoId.DEFAULT_CONSTANTS_LOADED))
 
@@ -256,8 +250,8 @@ class CommandProcessor:
             board.send(LogMessage("E", InfoId.UNCONFIRMED_EEPROM_RESET, []))
             return
         board.devices.uninstall_all()
-        board.eeprom.erase()
-        board.boot()
+        board.load_default_settings()
+        board.load_default_constants()
         board.store()
         board.send(LogMessage.info(InfoId.EEPROM_INITIALIZED))
 
@@ -321,10 +315,15 @@ class CommandProcessor:
         if simulator is None:
             self.unknown(ord("y"))
             return
+        changes = {key: _avr_value(value) for key, value in args.items()} if self.avr else args
         try:
-            simulator.apply_changes(dict(args))
+            simulator.apply_changes(dict(changes))
         except ValueError as error:
-            self.board.send(RawText(f"Simulator setting refused: {error}"))
+            log.warning("simulator setting refused: %s", error)
+            if self.avr:  # AVR has no raw text lines: only the warning goes out
+                self.board.send(LogMessage.warning(WarningId.COULD_NOT_PROCESS_SETTING))
+            else:
+                self.board.send(RawText(f"Simulator setting refused: {error}"))
             return
         self.simulator_dump(args)
 
@@ -370,3 +369,11 @@ def _wire_text(raw: object) -> str:
     if isinstance(raw, bool):
         return "true" if raw else "false"
     return str(raw)
+
+
+def _avr_value(text: object) -> object:
+    """AVR's tokenizer hands every value over as text; the simulator wants JSON values."""
+    try:
+        return json.loads(str(text))
+    except ValueError:
+        return text

@@ -13,7 +13,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from fermentrack.brewpi.devices import DeviceDefinition
+from fermentrack.brewpi.devices import DeviceDefinition, DeviceFunction, DeviceHardware
 from fermentrack.brewpi.settings import ControlConstants, ControlSettings, Mode
 from fermentrack.brewpi.temperature import TempFormat
 
@@ -55,7 +55,7 @@ class Eeprom:
             return EepromContents(
                 settings=ControlSettings(**settings),
                 constants=ControlConstants(**constants),
-                devices=[DeviceDefinition(**device) for device in data["devices"]],
+                devices=[_device(device) for device in data["devices"]],
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             log.warning("EEPROM %s does not hold our format (%s): safe mode", self.path, error)
@@ -72,6 +72,13 @@ class Eeprom:
 
     def erase(self) -> None:
         self.path.unlink(missing_ok=True)
+
+
+def _device(stored: dict) -> DeviceDefinition:
+    defn = DeviceDefinition(**stored)
+    defn.function = DeviceFunction(defn.function)
+    defn.hardware = DeviceHardware(defn.hardware)
+    return defn
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -118,6 +118,9 @@ _WAITING_TO_HEAT = 6
 _WAITING_FOR_PEAK_DETECT = 7
 _COOLING_MIN_TIME = 8
 _HEATING_MIN_TIME = 9
+_HEATING_STATES = frozenset({_HEATING, _HEATING_MIN_TIME})
+_COOLING_STATES = frozenset({_COOLING, _COOLING_MIN_TIME})
+_ACTIVE_STATES = frozenset({_HEATING, _COOLING})
 _RESTING_STATES = frozenset(
     {_IDLE, _STATE_OFF, _WAITING_TO_COOL, _WAITING_TO_HEAT, _WAITING_FOR_PEAK_DETECT}
 )
@@ -530,7 +533,7 @@ class TempControl:
         settings = self._settings
         c = self._constants
         learnt = False
-        if self._positive_peak_pending and state != _HEATING and state != _HEATING_MIN_TIME:
+        if self._positive_peak_pending and state not in _HEATING_STATES:
             peak = fridge.detect_positive_peak()
             estimate = self._positive_peak_estimate
             error = wrap_int16(peak - estimate)
@@ -560,7 +563,7 @@ class TempControl:
             self._positive_peak = peak
             self._positive_peak_pending = False
             new_estimator = settings.heat_estimator
-        elif self._negative_peak_pending and state != _COOLING and state != _COOLING_MIN_TIME:
+        elif self._negative_peak_pending and state not in _COOLING_STATES:
             peak = fridge.detect_negative_peak()
             estimate = self._negative_peak_estimate
             error = wrap_int16(peak - estimate)
@@ -702,7 +705,7 @@ class TempControl:
             if hold:
                 return
             self._state = self._next_from_rest(now, mode)
-        elif state == _COOLING or state == _COOLING_MIN_TIME:
+        elif state in _COOLING_STATES:
             self._negative_peak_pending = True
             self._last_cool_time = now
             since_idle = (now - self._last_idle_time) & _CLOCK_MASK
@@ -721,7 +724,7 @@ class TempControl:
                     self._state = _COOLING_MIN_TIME
             else:
                 self._state = _COOLING
-        elif state == _HEATING or state == _HEATING_MIN_TIME:
+        elif state in _HEATING_STATES:
             self._positive_peak_pending = True
             self._last_heat_time = now
             since_idle = (now - self._last_idle_time) & _CLOCK_MASK
@@ -784,9 +787,7 @@ class TempControl:
             self._wait_time = 0
             return _IDLE
 
-        if (state == _HEATING or state == _COOLING) and (
-            self._positive_peak_pending or self._negative_peak_pending
-        ):
+        if state in _ACTIVE_STATES and (self._positive_peak_pending or self._negative_peak_pending):
             # Let the last run's peak be measured first. The wait shown is the time left of
             # the detection window; the real end is when _detect_peaks clears the flag.
             if self._avr:
@@ -801,8 +802,8 @@ class TempControl:
     def _update_outputs(self, now: int) -> None:
         """Switch the actuators to follow the state (§8.7)."""
         state = self._state
-        heating = state == _HEATING or state == _HEATING_MIN_TIME
-        cooling = state == _COOLING or state == _COOLING_MIN_TIME
+        heating = state in _HEATING_STATES
+        cooling = state in _COOLING_STATES
         light_as_heater = self._constants.light_as_heater
         camera_light = self._camera_light_on
         if camera_light and (now - self._camera_light_since) & _CLOCK_MASK >= CAMERA_LIGHT_SECONDS:

@@ -92,7 +92,9 @@ def test_avr_accepts_unquoted_values_and_esp_refuses_them(make_board):
 def test_an_unknown_setting_key_gets_warning_0_and_the_rest_still_applies(board):
     lines = board.ask('j{bogus:"1",beerSet:18}')
     assert 'D:{"logType":"W","logID":0,"V":[]}' in lines
-    settings = parse_line([line for line in lines if line.startswith("S:")][0], board.board.dialect)
+    settings = parse_line(
+        next(line for line in lines if line.startswith("S:")), board.board.dialect
+    )
     assert settings.settings.beer_set == temp_from_celsius(18.0)
 
 

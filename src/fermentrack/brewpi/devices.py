@@ -400,6 +400,25 @@ def validate_definition(
     return []
 
 
+def _crc8(data: bytes) -> int:
+    """The Dallas/Maxim 1-Wire CRC of a ROM code's first seven bytes."""
+    crc = 0
+    for byte in data:
+        for _ in range(8):
+            mix = (crc ^ byte) & 1
+            crc >>= 1
+            if mix:
+                crc ^= 0x8C
+            byte >>= 1
+    return crc
+
+
+def onewire_address(family: int, serial: int) -> str:
+    """A 1-Wire ROM code as BrewPi writes it (key `a`): family, 48-bit serial, CRC; 16 hex."""
+    rom = bytes([family]) + serial.to_bytes(6, "little")
+    return (rom + bytes([_crc8(rom)])).hex().upper()
+
+
 __all__ = [
     "BEER_FUNCTIONS",
     "CHAMBER_FUNCTIONS",
@@ -415,6 +434,7 @@ __all__ = [
     "function_name",
     "is_assignable",
     "merge_update",
+    "onewire_address",
     "owner_for",
     "parse_device",
     "requested_slot",

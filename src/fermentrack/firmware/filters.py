@@ -121,11 +121,11 @@ class CascadedFilter:
     three is the output history of the section before; only the first section keeps its own.
     """
 
-    __slots__ = ("_a", "_a1", "_a2", "_b", "_state")
+    __slots__ = ("_b", "_shifts", "_state")
 
     def __init__(self, b: int) -> None:
         self._b = 0
-        self._a = self._a1 = self._a2 = 0
+        self._shifts = (0, 4, 3, 2)
         self.set_coefficients(b)
         # x[n-1], x[n-2] of the input, then y[n], y[n-1] of sections 1 and 2, then y[n], y[n-1],
         # y[n-2] of section 3 (the last one keeps three for peak detection). All precise.
@@ -138,9 +138,8 @@ class CascadedFilter:
     def set_coefficients(self, b: int) -> None:
         """Change b in every section, keeping the history (the firmware does not reset it)."""
         self._b = check_filter_b(b)
-        self._a = a = 2 * b + 4
-        self._a1 = a - 1
-        self._a2 = a - 2
+        a = 2 * b + 4
+        self._shifts = (b, a, a - 1, a - 2)  # one attribute load in the hot path
 
     def init(self, temp: int) -> None:
         """Fill every section's history with one reading."""
@@ -151,10 +150,7 @@ class CascadedFilter:
         return self.add_precise(temp << PRECISE_BITS) >> PRECISE_BITS
 
     def add_precise(self, x0: int) -> int:
-        b = self._b
-        a = self._a
-        a1 = self._a1
-        a2 = self._a2
+        b, a, a1, a2 = self._shifts
         x1, x2, p1, p2, q1, q2, r1, r2, _ = self._state
         p0 = (
             (p1 << 1) - (p1 >> b) - p2 + (p2 >> b) - (p2 >> a2) + (x0 >> a) + (x1 >> a1) + (x2 >> a)

@@ -9,7 +9,12 @@ wrong thing, exactly as it would with real wires.
 
 from __future__ import annotations
 
-from fermentrack.brewpi.devices import DeviceDefinition, DeviceFunction, DeviceHardware
+from fermentrack.brewpi.devices import (
+    DeviceDefinition,
+    DeviceFunction,
+    DeviceHardware,
+    onewire_address,
+)
 from fermentrack.brewpi.temperature import INVALID_TEMP, temp_from_celsius
 from fermentrack.firmware.simulator import ChamberSimulator
 
@@ -23,23 +28,9 @@ ONEWIRE_PIN = 18
 _PROBE_SERIALS = {"fridge": 0xC0FFEE01, "beer": 0xC0FFEE02, "room": 0xC0FFEE03}
 
 
-def _crc8(data: bytes) -> int:
-    """Dallas/Maxim 1-Wire CRC, so the simulated ROM codes look like real ones."""
-    crc = 0
-    for byte in data:
-        for _ in range(8):
-            mix = (crc ^ byte) & 1
-            crc >>= 1
-            if mix:
-                crc ^= 0x8C
-            byte >>= 1
-    return crc
-
-
 def probe_address(name: str) -> str:
-    """The 16-hex-digit ROM code of a simulated probe: family 0x28, serial, CRC."""
-    rom = bytes([0x28]) + _PROBE_SERIALS[name].to_bytes(6, "little")
-    return (rom + bytes([_crc8(rom)])).hex().upper()
+    """The 16-hex-digit ROM code of a simulated probe (a DS18B20, family 0x28)."""
+    return onewire_address(0x28, _PROBE_SERIALS[name])
 
 
 PROBE_ADDRESSES = {probe_address(name): name for name in _PROBE_SERIALS}

@@ -33,6 +33,7 @@ from fermentrack.brewpi.temperature import (
     format_fixed_point,
     format_temperature,
 )
+from fermentrack.firmware.filters import check_filter_b
 from fermentrack.firmware.hardware_interface import (
     Actuator,
     NullActuator,
@@ -121,6 +122,7 @@ _HEATING_MIN_TIME = 9
 _HEATING_STATES = frozenset({_HEATING, _HEATING_MIN_TIME})
 _COOLING_STATES = frozenset({_COOLING, _COOLING_MIN_TIME})
 _ACTIVE_STATES = frozenset({_HEATING, _COOLING})
+_WAITING_STATES = frozenset({_WAITING_TO_COOL, _WAITING_TO_HEAT, _WAITING_FOR_PEAK_DETECT})
 _RESTING_STATES = frozenset(
     {_IDLE, _STATE_OFF, _WAITING_TO_COOL, _WAITING_TO_HEAT, _WAITING_FOR_PEAK_DETECT}
 )
@@ -435,12 +437,7 @@ class TempControl:
         taken for symmetry with the other commands.
         """
         mode = Mode(mode)
-        state = self._state
-        if mode is self._settings.mode and state not in (
-            _WAITING_TO_HEAT,
-            _WAITING_TO_COOL,
-            _WAITING_FOR_PEAK_DETECT,
-        ):
+        if mode is self._settings.mode and self._state not in _WAITING_STATES:
             return
         self._state = _IDLE
         self._settings.mode = mode
@@ -491,7 +488,7 @@ class TempControl:
         if name not in _FILTER_SETTINGS:
             raise ValueError(f"filter setting {name!r} is not one of {', '.join(_FILTER_SETTINGS)}")
         beer, kind = _FILTER_SETTINGS[name]
-        setattr(self._constants, name, b)
+        setattr(self._constants, name, check_filter_b(b))
         target = filter_reconfigured_at_runtime(beer, kind, self._dialect)
         if target is None:
             return

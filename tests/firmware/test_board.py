@@ -247,3 +247,16 @@ def test_fahrenheit_controllers_report_temperatures_in_fahrenheit(make_board):
     report = parse_line(board.ask("t")[0], Dialect.AVR, TempFormat.FAHRENHEIT)
     assert report.beer_set == temp_from_celsius(20.0)
     assert '"BeerSet": 68.00' in board.ask("t")[0]
+
+
+def test_a_restarted_firmware_finds_its_simulated_beer_where_it_left_it(make_board, tmp_path):
+    folder = tmp_path / "restart"
+    first = make_board(Dialect.ESP, folder=folder)
+    wire_and_start(first.board, 12.0)
+    first.run(2 * 86400)
+    first.board.save_simulator_state()
+    beer, gravity = first.board.simulator.beer_temperature, first.board.simulator.gravity
+    second = make_board(Dialect.ESP, folder=folder)
+    assert second.board.simulator.beer_temperature == pytest.approx(beer, abs=1e-6)
+    assert second.board.simulator.gravity == pytest.approx(gravity, abs=2e-4)
+    assert second.board.simulator.elapsed_s == first.board.simulator.elapsed_s

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -26,13 +27,15 @@ from fermentrack.brewpi.settings import ControlState, default_constants, default
 from fermentrack.brewpi.temperature import INVALID_TEMP, Dialect
 from fermentrack.firmware.clock import Clock
 from fermentrack.firmware.device_manager import DeviceManager, HardwareBackend
-from fermentrack.firmware.eeprom import Eeprom, EepromContents
+from fermentrack.firmware.eeprom import Eeprom, EepromContents, write_atomically
 from fermentrack.firmware.lcd import lcd_lines
 from fermentrack.firmware.tempcontrol import TempControl
 
 log = logging.getLogger(__name__)
 
 SIMULATOR_FILE = "simulator.json"
+SIMULATOR_STATE_FILE = "simulator-state.json"
+SIMULATOR_SAVE_S = 300  # simulated seconds between saves of the chamber's physical state
 _TICKS_PER_BATCH = 500  # ticks run back to back before the event loop serves I/O again
 
 
@@ -121,6 +124,15 @@ class Board:
             self._dirty = False
             self.store()
 
+    def save_simulator_state(self) -> None:
+        """Keep the simulated beer's temperature and fermentation across a firmware restart.
+
+        A real beer does not go back to room temperature when its controller reboots.
+        """
+        if self.simulator is not None:
+            state = json.dumps(self.simulator.physical_state())
+            write_atomically(self.folder / SIMULATOR_STATE_FILE, state)
+
     def load_default_settings(self) -> None:
         """`S`: mode off and the dialect's default set points and estimators."""
         control = self.control
@@ -160,6 +172,8 @@ class Board:
         self.hardware.advance()
         self.now += 1
         self.ticks += 1
+        if self.simulator is not None and self.ticks % SIMULATOR_SAVE_S == 0:
+            self.save_simulator_state()
         if self._dirty:
             self.store_if_dirty()
 

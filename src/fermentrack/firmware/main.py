@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
 from pathlib import Path
 
 from fermentrack.brewpi.temperature import Dialect
-from fermentrack.firmware.board import SIMULATOR_FILE, Board, run_board
+from fermentrack.firmware.board import SIMULATOR_FILE, SIMULATOR_STATE_FILE, Board, run_board
 from fermentrack.firmware.clock import Clock
 from fermentrack.firmware.scenario import Scenario
 from fermentrack.firmware.simulated_hardware import SimulatedBoard
@@ -22,11 +23,24 @@ def build_board(folder: Path, dialect: Dialect, hardware: str) -> Board:
     """A board on simulated hardware (scenario from simulator.json) or on a Pi's pins."""
     folder = Path(folder)
     if hardware == "sim":
-        simulator = ChamberSimulator(Scenario.load(folder / SIMULATOR_FILE))
+        simulator = load_simulator(folder)
         return Board(folder, dialect, SimulatedBoard(simulator), simulator=simulator)
     from fermentrack.firmware.pi_hardware import PiBoard
 
     return Board(folder, dialect, PiBoard.from_environment())
+
+
+def load_simulator(folder: Path) -> ChamberSimulator:
+    """The chamber as the scenario file describes it, carrying on from its saved state if any."""
+    scenario = Scenario.load(folder / SIMULATOR_FILE)
+    try:
+        state = json.loads((folder / SIMULATOR_STATE_FILE).read_text())
+        return ChamberSimulator.resume(scenario, state)
+    except FileNotFoundError:
+        return ChamberSimulator(scenario)
+    except ValueError as error:
+        log.warning("simulator state in %s not used (%s): starting afresh", folder, error)
+        return ChamberSimulator(scenario)
 
 
 async def serve_board(
@@ -63,6 +77,7 @@ async def serve_board(
             loop.remove_reader(terminal.master_fd)
             terminal.close()
         board.store_if_dirty()
+        board.save_simulator_state()
         log.info("firmware stopped")
 
 

@@ -292,6 +292,38 @@ class ChamberSimulator:
         self._handle_events()
         return added
 
+    def physical_state(self) -> dict[str, float]:
+        """What a restart needs to carry on where it stopped (the firmware saves it)."""
+        return {
+            "elapsed_s": self._elapsed_s,
+            "air_c": self._air_c,
+            "walls_c": self._walls_c,
+            "beer_c": self._beer_c,
+            "progress": self._booked_progress,
+        }
+
+    @classmethod
+    def resume(cls, scenario: Scenario, state: dict[str, float]) -> ChamberSimulator:
+        """A simulator carrying on from `physical_state()`: temperatures and fermentation.
+
+        Raises ValueError for a state that is not one `physical_state` wrote.
+        """
+        try:
+            elapsed = int(state["elapsed_s"])
+            temperatures = [float(state[key]) for key in ("air_c", "walls_c", "beer_c")]
+            progress = float(state["progress"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"simulator state is incomplete or invalid: {error!r}") from None
+        if not 0.0 <= progress <= 1.0 or not all(-60.0 < t < 120.0 for t in temperatures):
+            raise ValueError(f"simulator state is out of range: {state!r}")
+        simulator = cls(scenario, start_time_s=elapsed)
+        simulator._air_c, simulator._walls_c, simulator._beer_c = temperatures
+        simulator._booked_progress = progress
+        simulator._fermented_kg = simulator._extract_fermented_kg(simulator._gravity_at(progress))
+        simulator._next_slow_update_s = elapsed  # recompute heat and gravity at the next step
+        simulator._handle_events()
+        return simulator
+
     def snapshot(self) -> dict[str, Any]:
         """The state and the scenario, for the `Y` dump."""
         return {

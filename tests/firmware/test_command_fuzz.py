@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -72,8 +73,10 @@ def fuzz(dialect: Dialect, sequence: list) -> None:
         assert lines and isinstance(parse_line(lines[-1], dialect), VersionInfo), lines
 
 
+# More examples for a deeper hunt by hand: FUZZ_EXAMPLES=2000 pytest tests/firmware/test_command_fuzz.py
+FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))
 FUZZ = settings(
-    max_examples=int(__import__("os").environ.get("FUZZ_EXAMPLES", "60")),
+    max_examples=FUZZ_EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )

@@ -28,6 +28,8 @@ from fermentrack.firmware.try_chamber import wire_and_start
 
 DAY = 86400
 SAMPLE_S = 60
+# DS18B20 probes read in 1/16 °C steps with a little noise; the simulator adds both.
+NOISY_PROBES = {"sensor_noise_c": 0.02, "seed": 7}
 
 
 @dataclass
@@ -50,14 +52,14 @@ CASES = {
     "fermentation": Case(
         "beer constant 19 °C through a fermentation, warm room (22-27 °C daily)",
         14,
-        {"room_min_c": 22.0, "room_max_c": 27.0, "beer_start_c": 23.0},
+        {"room_min_c": 22.0, "room_max_c": 27.0, "beer_start_c": 23.0, **NOISY_PROBES},
         [Step(0, Mode.BEER_CONSTANT, 19.0)],
         settle_s=DAY,
     ),
     "step": Case(
         "beer constant 18 °C, then a 4 °C step up to 22 °C and back down (room 20 °C)",
         6,
-        {"fermentation_start_s": 400 * DAY, "beer_start_c": 18.0},
+        {"fermentation_start_s": 400 * DAY, "beer_start_c": 18.0, **NOISY_PROBES},
         [
             Step(0, Mode.BEER_CONSTANT, 18.0),
             Step(2 * DAY, Mode.BEER_CONSTANT, 22.0),
@@ -68,7 +70,7 @@ CASES = {
     "fridge": Case(
         "fridge constant 4 °C (a cold crash) in a 20 °C room",
         4,
-        {"fermentation_start_s": 400 * DAY},
+        {"fermentation_start_s": 400 * DAY, **NOISY_PROBES},
         [Step(0, Mode.FRIDGE_CONSTANT, 4.0)],
         settle_s=DAY // 2,
     ),

@@ -8,27 +8,14 @@ from __future__ import annotations
 
 import sys
 import time
+from functools import partial
 
 from fermentrack.brewpi.settings import Mode, default_constants, default_settings
-from fermentrack.brewpi.temperature import INVALID_TEMP, Dialect, temp_from_celsius
+from fermentrack.brewpi.temperature import Dialect, temp_from_celsius
+from fermentrack.firmware.hardware_interface import CelsiusProbe
 from fermentrack.firmware.simulator import ChamberSimulator, Scenario
 from fermentrack.firmware.temp_sensor import FilteredTempSensor
 from fermentrack.firmware.tempcontrol import TempControl
-
-
-class Probe:
-    __slots__ = ("name", "simulator")
-
-    def __init__(self, simulator: ChamberSimulator, name: str) -> None:
-        self.simulator = simulator
-        self.name = name
-
-    def init(self) -> bool:
-        return self.simulator.read_celsius(self.name) is not None
-
-    def read(self) -> int:
-        celsius = self.simulator.read_celsius(self.name)
-        return INVALID_TEMP if celsius is None else temp_from_celsius(celsius)
 
 
 class Output:
@@ -45,7 +32,11 @@ def build(dialect: Dialect) -> tuple[TempControl, ChamberSimulator, list[Output]
     simulator = ChamberSimulator(Scenario(beer_start_c=22.0, fridge_start_c=22.0))
     control = TempControl(dialect, default_settings(dialect), default_constants(dialect))
     for role in ("beer", "fridge", "room"):
-        setattr(control, f"{role}_sensor", FilteredTempSensor(Probe(simulator, role), 1, 4, 3))
+        setattr(
+            control,
+            f"{role}_sensor",
+            FilteredTempSensor(CelsiusProbe(partial(simulator.read_celsius, role)), 1, 4, 3),
+        )
     outputs = [Output() for _ in range(4)]
     control.heater, control.cooler, control.fan, control.light = outputs
     control.set_mode(Mode.BEER_CONSTANT, 0)

@@ -4,6 +4,7 @@ simulated chamber wired to a TempControl."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 from fermentrack.brewpi.settings import (
     ControlConstants,
@@ -12,6 +13,7 @@ from fermentrack.brewpi.settings import (
     default_settings,
 )
 from fermentrack.brewpi.temperature import INVALID_TEMP, Dialect, temp_from_celsius
+from fermentrack.firmware.hardware_interface import CelsiusProbe
 from fermentrack.firmware.simulator import ChamberSimulator, Scenario
 from fermentrack.firmware.temp_sensor import FilteredTempSensor
 from fermentrack.firmware.tempcontrol import STANDARD_MIN_TIMES, MinTimes, TempControl
@@ -28,21 +30,6 @@ class ScriptedProbe:
 
     def read(self) -> int:
         return INVALID_TEMP if self.celsius is None else temp_from_celsius(self.celsius)
-
-
-class SimulatedProbe:
-    __slots__ = ("name", "simulator")
-
-    def __init__(self, simulator: ChamberSimulator, name: str) -> None:
-        self.simulator = simulator
-        self.name = name
-
-    def init(self) -> bool:
-        return self.simulator.read_celsius(self.name) is not None
-
-    def read(self) -> int:
-        celsius = self.simulator.read_celsius(self.name)
-        return INVALID_TEMP if celsius is None else temp_from_celsius(celsius)
 
 
 class Relay:
@@ -182,18 +169,20 @@ def make_chamber(
     control = TempControl(dialect, default_settings(dialect), default_constants(dialect), min_times)
     constants = control.constants
     control.beer_sensor = FilteredTempSensor(
-        SimulatedProbe(simulator, "beer"),
+        CelsiusProbe(partial(simulator.read_celsius, "beer")),
         constants.beer_fast_filter,
         constants.beer_slow_filter,
         constants.beer_slope_filter,
     )
     control.fridge_sensor = FilteredTempSensor(
-        SimulatedProbe(simulator, "fridge"),
+        CelsiusProbe(partial(simulator.read_celsius, "fridge")),
         constants.fridge_fast_filter,
         constants.fridge_slow_filter,
         constants.fridge_slope_filter,
     )
-    control.room_sensor = FilteredTempSensor(SimulatedProbe(simulator, "room"), 1, 4, 3)
+    control.room_sensor = FilteredTempSensor(
+        CelsiusProbe(partial(simulator.read_celsius, "room")), 1, 4, 3
+    )
     heater, cooler, light, fan = (Relay(clock) for _ in range(4))
     control.heater, control.cooler, control.light, control.fan = heater, cooler, light, fan
     return Chamber(control, simulator, heater, cooler, light, fan, clock)

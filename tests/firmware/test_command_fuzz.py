@@ -73,7 +73,7 @@ def fuzz(dialect: Dialect, sequence: list) -> None:
         assert lines and isinstance(parse_line(lines[-1], dialect), VersionInfo), lines
 
 
-# More examples for a deeper hunt by hand: FUZZ_EXAMPLES=2000 pytest tests/firmware/test_command_fuzz.py
+# A deeper hunt, by hand: FUZZ_EXAMPLES=2000 pytest tests/firmware/test_command_fuzz.py
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))
 FUZZ = settings(
     max_examples=FUZZ_EXAMPLES,

@@ -20,6 +20,7 @@ from fermentrack.brewpi.temperature import (
 )
 from fermentrack.firmware.hardware_interface import NullActuator
 from fermentrack.firmware.simulator import Scenario
+from fermentrack.firmware.switch_audit import SwitchAudit
 from fermentrack.firmware.tempcontrol import (
     INFO_NEGATIVE_DRIFT,
     INFO_NEGATIVE_PEAK,
@@ -599,51 +600,26 @@ def test_fridge_constant_holds_the_fridge_near_its_setting(target):
     assert max(map(abs, air)) < 2.5
 
 
-def check_min_times(
+def audit_recorded(
     edges: dict[str, list[tuple[int, bool]]],
     cuts: set[int],
     modes: list[tuple[int, Mode]],
     times: MinTimes,
-) -> None:
-    """Every minimum time of §8.8 between the recorded relay edges.
-
-    A mode change ends a run at once (the firmware drops to IDLE without the minimum on time),
-    and since the state machine last saw that run one tick before the relay opened, the off
-    times that follow such a cut may be one second short.
-    """
-
-    def mode_at(t: int) -> Mode:
-        current = Mode.OFF
-        for when, mode in modes:
-            if when > t:
-                break
-            current = mode
-        return current
-
-    def runs(name):
-        pairs = edges[name]
-        return [(on, off) for (on, _), (off, _) in zip(pairs[::2], pairs[1::2], strict=False)]
-
-    min_on = {"cooler": times.min_cool_on_time, "heater": times.min_heat_on_time}
-    min_off = {"cooler": times.min_cool_off_time, "heater": times.min_heat_off_time}
-    for name, other in (("cooler", "heater"), ("heater", "cooler")):
-        assert all(on for _, on in edges[name][::2]) and not any(on for _, on in edges[name][1::2])
-        own = runs(name)
-        for on, off in own:
-            assert off - on >= min_on[name] or off in cuts, f"{name} on only {off - on} s at {on}"
-        # Boot counts as the moment both outputs last went off (§8.1).
-        for (_, off), (on, _) in zip([(0, 0), *own], own, strict=False):
-            slack = 1 if off in cuts else 0
-            needed = min_off[name]
-            if name == "cooler" and mode_at(on) is Mode.FRIDGE_CONSTANT:
-                needed = max(needed, times.min_cool_off_time_fridge_constant)
-            assert on - off >= needed - slack, f"{name} off only {on - off} s before {on}"
-        other_offs = [0] + [off for _, off in runs(other)]
-        for on, _ in own:
-            last_off = max(off for off in other_offs if off <= on)
-            slack = 1 if last_off in cuts else 0
-            gap = on - last_off
-            assert gap >= times.min_switch_time - slack, f"{other}->{name} after {gap} s"
+) -> SwitchAudit:
+    """Replay the recorded relay edges through the one minimum-time checker we have."""
+    audit = SwitchAudit(times)
+    for moment in cuts:
+        audit.cut(moment)
+    changes = sorted((t, on, name) for name, pairs in edges.items() for t, on in pairs)
+    state = {"heater": False, "cooler": False}
+    mode_index = 0
+    for t, on, name in changes:
+        while mode_index + 1 < len(modes) and modes[mode_index + 1][0] <= t:
+            mode_index += 1
+        state[name] = on
+        fridge_constant = modes[mode_index][1] is Mode.FRIDGE_CONSTANT
+        audit.observe(t, state["heater"], state["cooler"], fridge_constant)
+    return audit
 
 
 def random_month(dialect: Dialect, times: MinTimes, days: int, seed: int) -> None:
@@ -682,7 +658,10 @@ def random_month(dialect: Dialect, times: MinTimes, days: int, seed: int) -> Non
         chamber.run(1)
     edges = {"cooler": chamber.cooler.edges, "heater": chamber.heater.edges}
     assert len(edges["cooler"]) > 50 and len(edges["heater"]) > 50  # the test saw real work
-    check_min_times(edges, cuts, modes, times)
+    audit = audit_recorded(edges, cuts, modes, times)
+    assert audit.violations == []
+    tighter = replace(times, min_switch_time=times.min_switch_time + 2)
+    assert audit_recorded(edges, cuts, modes, tighter).violations, "the audit must catch a miss"
 
 
 @pytest.mark.slow

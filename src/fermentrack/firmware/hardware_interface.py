@@ -7,9 +7,10 @@ writes do nothing and reads say "off" or "disconnected", so the algorithm never 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
-from fermentrack.brewpi.temperature import INVALID_TEMP
+from fermentrack.brewpi.temperature import INVALID_TEMP, temp_from_celsius
 
 
 @runtime_checkable
@@ -84,3 +85,66 @@ NULL_DEVICES = (NullTempSensor, NullActuator, NullSwitch)
 def is_installed(device: object) -> bool:
     """False for a null device. The state machine only cools or heats with a real output."""
     return not isinstance(device, NULL_DEVICES)
+
+
+class CelsiusProbe:
+    """A temperature probe read through a function giving °C, or None when it does not answer.
+
+    The simulated chamber and the Pi's 1-Wire bus both hand out readings that way.
+    """
+
+    __slots__ = ("_read_celsius",)
+
+    def __init__(self, read_celsius: Callable[[], float | None]) -> None:
+        self._read_celsius = read_celsius
+
+    def init(self) -> bool:
+        return self._read_celsius() is not None
+
+    def read(self) -> int:
+        celsius = self._read_celsius()
+        return INVALID_TEMP if celsius is None else temp_from_celsius(celsius)
+
+
+class PinLines(Protocol):
+    """A board's digital pins: drive an output high or low, read an input."""
+
+    def set_output(self, pin: int, high: bool) -> None: ...
+
+    def read_input(self, pin: int) -> bool: ...
+
+
+class PinRelay:
+    """An output pin driving a relay; `invert` makes "on" a low pin, as active-low boards want."""
+
+    __slots__ = ("_active", "_invert", "_lines", "pin")
+
+    def __init__(self, lines: PinLines, pin: int, invert: bool) -> None:
+        self._lines = lines
+        self.pin = pin
+        self._invert = invert
+        self._active = False
+        lines.set_output(pin, invert)  # off
+
+    @property
+    def active(self) -> bool:
+        return self._active
+
+    def set_active(self, on: bool) -> None:
+        if on is not self._active:
+            self._active = on
+            self._lines.set_output(self.pin, on != self._invert)
+
+
+class PinSwitch:
+    """An input pin such as the door switch; `invert` flips what a high pin means."""
+
+    __slots__ = ("_invert", "_lines", "pin")
+
+    def __init__(self, lines: PinLines, pin: int, invert: bool) -> None:
+        self._lines = lines
+        self.pin = pin
+        self._invert = invert
+
+    def sense(self) -> bool:
+        return self._lines.read_input(self.pin) != self._invert

@@ -18,11 +18,11 @@ import logging
 import os
 import threading
 import time
+from functools import partial
 from pathlib import Path
-from typing import Protocol
 
 from fermentrack.brewpi.devices import onewire_address
-from fermentrack.brewpi.temperature import INVALID_TEMP, temp_from_celsius
+from fermentrack.firmware.hardware_interface import CelsiusProbe, PinLines, PinRelay, PinSwitch
 
 log = logging.getLogger(__name__)
 
@@ -120,16 +120,8 @@ class OneWireBus:
             return list(self._folders)
 
 
-class GpioLines(Protocol):
-    """The little of libgpiod we use: set outputs and read one input."""
-
-    def set_output(self, pin: int, high: bool) -> None: ...
-
-    def read_input(self, pin: int) -> bool: ...
-
-
 class LibgpiodLines:
-    """GpioLines on a real chip through libgpiod 2."""
+    """The Pi's pins (PinLines) on a real chip, through libgpiod 2."""
 
     def __init__(self, chip: str, outputs: tuple[int, ...], inputs: tuple[int, ...]) -> None:
         import gpiod  # only on a Pi: imported here so the simulator never needs it
@@ -148,55 +140,6 @@ class LibgpiodLines:
 
     def read_input(self, pin: int) -> bool:
         return self._request.get_value(pin) == self._value.ACTIVE
-
-
-class PiProbe:
-    __slots__ = ("_address", "_bus")
-
-    def __init__(self, bus: OneWireBus, address: str) -> None:
-        self._bus = bus
-        self._address = address
-
-    def init(self) -> bool:
-        return self._bus.latest(self._address) is not None
-
-    def read(self) -> int:
-        celsius = self._bus.latest(self._address)
-        return INVALID_TEMP if celsius is None else temp_from_celsius(celsius)
-
-
-class PiRelay:
-    """An output pin; `invert` makes active mean a low pin, as active-low relay boards want."""
-
-    __slots__ = ("_active", "_invert", "_lines", "_pin")
-
-    def __init__(self, lines: GpioLines, pin: int, invert: bool) -> None:
-        self._lines = lines
-        self._pin = pin
-        self._invert = invert
-        self._active = False
-        lines.set_output(pin, invert)
-
-    @property
-    def active(self) -> bool:
-        return self._active
-
-    def set_active(self, on: bool) -> None:
-        if on is not self._active:
-            self._active = on
-            self._lines.set_output(self._pin, on != self._invert)
-
-
-class PiSwitch:
-    __slots__ = ("_invert", "_lines", "_pin")
-
-    def __init__(self, lines: GpioLines, pin: int, invert: bool) -> None:
-        self._lines = lines
-        self._pin = pin
-        self._invert = invert
-
-    def sense(self) -> bool:
-        return self._lines.read_input(self._pin) != self._invert
 
 
 def _pins(name: str, default: str) -> tuple[int, ...]:
@@ -218,7 +161,7 @@ class PiBoard:
     def __init__(
         self,
         bus: OneWireBus,
-        lines: GpioLines,
+        lines: PinLines,
         output_pins: tuple[int, ...],
         door_pins: tuple[int, ...],
     ) -> None:
@@ -241,14 +184,14 @@ class PiBoard:
     def onewire_addresses(self, pin: int) -> list[str]:
         return self.bus.addresses() if pin == ONEWIRE_BUS_PIN else []
 
-    def temp_sensor(self, pin: int, address: str) -> PiProbe:
-        return PiProbe(self.bus, address)
+    def temp_sensor(self, pin: int, address: str) -> CelsiusProbe:
+        return CelsiusProbe(partial(self.bus.latest, address))
 
-    def actuator(self, pin: int, invert: bool) -> PiRelay:
-        return PiRelay(self.lines, pin, invert)
+    def actuator(self, pin: int, invert: bool) -> PinRelay:
+        return PinRelay(self.lines, pin, invert)
 
-    def switch(self, pin: int, invert: bool) -> PiSwitch:
-        return PiSwitch(self.lines, pin, invert)
+    def switch(self, pin: int, invert: bool) -> PinSwitch:
+        return PinSwitch(self.lines, pin, invert)
 
     def advance(self) -> None:
         pass  # real time moves by itself

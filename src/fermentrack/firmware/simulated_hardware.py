@@ -9,13 +9,15 @@ wrong thing, exactly as it would with real wires.
 
 from __future__ import annotations
 
+from functools import partial
+
 from fermentrack.brewpi.devices import (
     DeviceDefinition,
     DeviceFunction,
     DeviceHardware,
     onewire_address,
 )
-from fermentrack.brewpi.temperature import INVALID_TEMP, temp_from_celsius
+from fermentrack.firmware.hardware_interface import CelsiusProbe, PinRelay, PinSwitch
 from fermentrack.firmware.simulator import ChamberSimulator
 
 COOLER_PIN = 5
@@ -36,56 +38,6 @@ def probe_address(name: str) -> str:
 PROBE_ADDRESSES = {probe_address(name): name for name in _PROBE_SERIALS}
 
 
-class SimulatedProbe:
-    __slots__ = ("_name", "_simulator")
-
-    def __init__(self, simulator: ChamberSimulator, name: str) -> None:
-        self._simulator = simulator
-        self._name = name
-
-    def init(self) -> bool:
-        return self._simulator.read_celsius(self._name) is not None
-
-    def read(self) -> int:
-        celsius = self._simulator.read_celsius(self._name)
-        return INVALID_TEMP if celsius is None else temp_from_celsius(celsius)
-
-
-class SimulatedRelay:
-    """An output pin driving an active-low relay: energised when the pin is low."""
-
-    __slots__ = ("_active", "_board", "_invert", "pin")
-
-    def __init__(self, board: SimulatedBoard, pin: int, invert: bool) -> None:
-        self._board = board
-        self.pin = pin
-        self._invert = invert
-        self._active = False
-        board.set_pin(pin, invert)  # inactive: pin level = invert
-
-    @property
-    def active(self) -> bool:
-        return self._active
-
-    def set_active(self, on: bool) -> None:
-        if on is not self._active:
-            self._active = on
-            self._board.set_pin(self.pin, on != self._invert)
-
-
-class SimulatedDoorSwitch:
-    """Reads high while the door is open; `invert` flips that."""
-
-    __slots__ = ("_invert", "_simulator")
-
-    def __init__(self, simulator: ChamberSimulator, invert: bool) -> None:
-        self._simulator = simulator
-        self._invert = invert
-
-    def sense(self) -> bool:
-        return self._simulator.door_open != self._invert
-
-
 class SimulatedBoard:
     """The hardware backend for `--hardware sim` (see DeviceManager's HardwareBackend)."""
 
@@ -98,25 +50,30 @@ class SimulatedBoard:
         # Pin levels: high (True) = relay off. Unconfigured pins float high.
         self._levels = dict.fromkeys(self.actuator_pins, True)
 
-    def set_pin(self, pin: int, level: bool) -> None:
-        self._levels[pin] = level
+    def set_output(self, pin: int, high: bool) -> None:
+        self._levels[pin] = high
 
-    def relay_on(self, pin: int) -> bool:
-        return not self._levels[pin]
+    def read_input(self, pin: int) -> bool:
+        """The door switch reads high while the door is open; other pins float low."""
+        return pin == DOOR_PIN and self.simulator.door_open
+
+    def read_output(self, pin: int) -> bool:
+        """The level an output pin is driven to (high: its relay is off)."""
+        return self._levels[pin]
 
     def onewire_addresses(self, pin: int) -> list[str]:
         if pin != ONEWIRE_PIN:
             return []
         return [a for a, name in PROBE_ADDRESSES.items() if self.simulator.sensor_fitted(name)]
 
-    def temp_sensor(self, pin: int, address: str) -> SimulatedProbe:
-        return SimulatedProbe(self.simulator, PROBE_ADDRESSES[address])
+    def temp_sensor(self, pin: int, address: str) -> CelsiusProbe:
+        return CelsiusProbe(partial(self.simulator.read_celsius, PROBE_ADDRESSES[address]))
 
-    def actuator(self, pin: int, invert: bool) -> SimulatedRelay:
-        return SimulatedRelay(self, pin, invert)
+    def actuator(self, pin: int, invert: bool) -> PinRelay:
+        return PinRelay(self, pin, invert)
 
-    def switch(self, pin: int, invert: bool) -> SimulatedDoorSwitch:
-        return SimulatedDoorSwitch(self.simulator, invert)
+    def switch(self, pin: int, invert: bool) -> PinSwitch:
+        return PinSwitch(self, pin, invert)
 
     def advance(self) -> None:
         """One simulated second of the chamber with the relays as they are now."""

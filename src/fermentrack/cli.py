@@ -102,6 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_firmware_arguments(try_chamber)
     try_chamber.set_defaults(speed=60.0)
+
+    web = verbs.add_parser("web", help="run the web app in the foreground (development, tests)")
+    web.add_argument("--port", type=int, default=None, help="default FERMENTRACK_WEB_PORT or 8123")
+    web.add_argument("--host", default="127.0.0.1")
+
+    manage = verbs.add_parser("manage", help="Django's manage.py with FERMENTRACK_HOME settings")
+    manage.add_argument("arguments", nargs=argparse.REMAINDER)
     return parser
 
 
@@ -121,9 +128,17 @@ def main(argv: list[str] | None = None) -> int:
             from fermentrack.firmware.try_chamber import try_chamber
 
             return try_chamber(args, home_folder())
+        if args.verb == "manage":
+            from fermentrack.web.manage import run_manage
+
+            return run_manage(args.arguments)
+        if args.verb == "web":
+            from fermentrack.web.serve import run_web
+
+            return run_web(args.host, args.port)
     except KeyboardInterrupt:
         return 130
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError) as error:  # ConfigError is a ValueError
         print(f"fermentrack {args.verb}: {error}", file=sys.stderr)
         return 1
     return 2

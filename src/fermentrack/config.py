@@ -1,0 +1,97 @@
+"""Facts every process shares, read from the environment in this one place.
+
+Where state lives (FERMENTRACK_HOME and its folders), the default ports, the rule for device
+names, and typed readers for FERMENTRACK_* variables that stop start-up with a message naming
+the variable and what it should hold. The web settings, the controller and the process manager
+all import from here; none of them reads os.environ for these facts itself.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+DEFAULT_HOME = "./fermentrack-home"
+DEFAULT_WEB_PORT = 8123
+DEFAULT_HTTP_PORT = 8080
+LOG_ROTATE_BYTES = 2 * 1024 * 1024  # every log file is rotated at 2 MB ...
+LOG_ROTATE_KEEP = 5  # ... and the last 5 are kept
+DEVICE_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
+
+
+class ConfigError(ValueError):
+    """A FERMENTRACK_* variable (or a name) that cannot be used; the message says why."""
+
+
+def check_device_name(name: str) -> str:
+    """A device name becomes a process and file name: a slug, or ConfigError."""
+    if not isinstance(name, str) or not DEVICE_NAME_PATTERN.match(name):
+        raise ConfigError(
+            f"device name {name!r} may hold only a-z, 0-9 and '-', start with a letter or digit, "
+            "and be at most 48 characters"
+        )
+    return name
+
+
+def env_text(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def env_int(name: str, default: int, *, low: int | None = None, high: int | None = None) -> int:
+    text = os.environ.get(name)
+    if text is None or text.strip() == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(f"{name}={text!r}: expected a whole number") from None
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ConfigError(f"{name}={text!r}: expected a number from {low} to {high}")
+    return value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    text = os.environ.get(name)
+    if text is None or text.strip() == "":
+        return default
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={text!r}: expected true or false (1/0, yes/no, on/off)")
+
+
+def env_port(name: str, default: int) -> int:
+    return env_int(name, default, low=1, high=65535)
+
+
+def home() -> Path:
+    """FERMENTRACK_HOME: the one folder all state lives in."""
+    return Path(env_text("FERMENTRACK_HOME", DEFAULT_HOME)).expanduser().resolve()
+
+
+def log_dir() -> Path:
+    return home() / "log"
+
+
+def run_dir() -> Path:
+    return home() / "run"
+
+
+def firmware_dir() -> Path:
+    return home() / "firmware"
+
+
+def controller_socket_path(device_name: str) -> Path:
+    """Where the controller of `device_name` answers the web app (interfaces.md §2)."""
+    return run_dir() / f"dev-{check_device_name(device_name)}.sock"
+
+
+def web_port() -> int:
+    return env_port("FERMENTRACK_WEB_PORT", DEFAULT_WEB_PORT)
+
+
+def http_port() -> int:
+    return env_port("FERMENTRACK_HTTP_PORT", DEFAULT_HTTP_PORT)

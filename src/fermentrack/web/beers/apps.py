@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class BeersConfig(AppConfig):
+    name = "fermentrack.web.beers"
+    label = "beers"
+    verbose_name = "Beers and logs"

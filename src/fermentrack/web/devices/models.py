@@ -1,0 +1,103 @@
+"""A device: one fermentation chamber with its BrewPi firmware and its controller process."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from fermentrack.config import ConfigError, check_device_name
+
+LOG_INTERVALS_S = [10, 30, 60, 120, 300, 600, 1800, 3600]
+DEFAULT_LOG_INTERVAL_S = 30
+LINK_SCHEMES = ("tcp://", "serial://", "serial-by-id://")
+
+
+def validate_device_name(value: str) -> None:
+    try:
+        check_device_name(value)
+    except ConfigError as error:
+        raise ValidationError(str(error)) from None
+
+
+def validate_link(value: str) -> None:
+    if not value.startswith(LINK_SCHEMES):
+        raise ValidationError(
+            f"link {value!r} must start with tcp://, serial:// or serial-by-id://, "
+            "e.g. tcp://192.168.1.20:23 or serial:///dev/ttyUSB0"
+        )
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class TempFormat(models.TextChoices):
+    CELSIUS = "C", "°C"
+    FAHRENHEIT = "F", "°F"
+
+
+class Dialect(models.TextChoices):
+    ESP = "esp", "ESP8266/ESP32 firmware"
+    AVR = "avr", "Arduino (AVR) firmware"
+
+
+class Device(models.Model):
+    name = models.CharField(max_length=48, unique=True, validators=[validate_device_name])
+    link = models.CharField(
+        max_length=255,
+        blank=True,
+        validators=[validate_link],
+        help_text="tcp://host:port, serial:///dev/ttyUSB0?baud=57600 or serial-by-id://<serial>; "
+        "empty for a simulated chamber run on this host",
+    )
+    simulated = models.BooleanField(
+        default=False, help_text="our firmware with a simulated chamber, run on this host"
+    )
+    dialect = models.CharField(max_length=3, choices=Dialect.choices, default=Dialect.ESP)
+    log_interval_s = models.PositiveIntegerField(
+        default=DEFAULT_LOG_INTERVAL_S, choices=[(s, f"{s} s") for s in LOG_INTERVALS_S]
+    )
+    temp_format = models.CharField(max_length=1, choices=TempFormat.choices, default="C")
+    active = models.BooleanField(default=True, help_text="run a controller for this device")
+    token_hash = models.CharField(max_length=64, editable=False)
+    active_profile = models.ForeignKey(
+        "profiles.FermentationProfile",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="devices",
+    )
+    profile_started_at = models.DateTimeField(null=True, blank=True)
+    config_version = models.PositiveIntegerField(default=1)
+    # The controller's last status report (interfaces.md §1), as it sent it.
+    status = models.JSONField(default=dict, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if not self.simulated and not self.link:
+            raise ValidationError({"link": "a device needs a link unless it is simulated"})
+
+    def issue_token(self) -> str:
+        """A new token for the controller; only its hash is kept, so show it once."""
+        token = secrets.token_urlsafe(32)
+        self.token_hash = hash_token(token)
+        return token
+
+    def token_matches(self, token: str) -> bool:
+        return secrets.compare_digest(self.token_hash, hash_token(token))
+
+    def bump_config_version(self) -> None:
+        """Tell the controller (through its next status answer) to fetch its config again."""
+        Device.objects.filter(pk=self.pk).update(config_version=models.F("config_version") + 1)
+        self.refresh_from_db(fields=["config_version"])

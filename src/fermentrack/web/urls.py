@@ -1,0 +1,13 @@
+"""Every URL of the web app: each app brings its own, the API its routers."""
+
+from django.urls import include, path
+
+from fermentrack.web.api import api
+
+urlpatterns = [
+    path("api/", api.urls),
+    path("", include("fermentrack.web.brewery.urls")),
+    path("", include("fermentrack.web.devices.urls")),
+    path("beers/", include("fermentrack.web.beers.urls")),
+    path("profiles/", include("fermentrack.web.profiles.urls")),
+]

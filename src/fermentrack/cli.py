@@ -107,6 +107,33 @@ def build_parser() -> argparse.ArgumentParser:
     web.add_argument("--port", type=int, default=None, help="default FERMENTRACK_WEB_PORT or 8123")
     web.add_argument("--host", default="127.0.0.1")
 
+    device = verbs.add_parser("device", help="add devices from a script")
+    device_actions = device.add_subparsers(dest="device_action", required=True, metavar="ACTION")
+    device_add = device_actions.add_parser(
+        "add", help="add a device and print its controller token once"
+    )
+    device_add.add_argument("name", help="lower-case letters, digits and '-', e.g. fridge-1")
+    connection = device_add.add_mutually_exclusive_group(required=True)
+    connection.add_argument(
+        "--link",
+        metavar="URL",
+        help="tcp://host:port, serial:///dev/ttyUSB0?baud=57600 or serial-by-id://<serial>",
+    )
+    connection.add_argument(
+        "--simulated", action="store_true", help="a simulated chamber run by our firmware here"
+    )
+    device_add.add_argument("--dialect", choices=["esp", "avr"], default="esp")
+    device_add.add_argument(
+        "--interval", type=int, default=30, metavar="S", help="log interval in seconds (default 30)"
+    )
+    device_add.add_argument(
+        "--format",
+        dest="temp_format",
+        choices=["C", "F"],
+        default=None,
+        help="temperature unit (default: the brewery's)",
+    )
+
     manage = verbs.add_parser("manage", help="Django's manage.py with FERMENTRACK_HOME settings")
     manage.add_argument("arguments", nargs=argparse.REMAINDER)
     return parser
@@ -128,6 +155,10 @@ def main(argv: list[str] | None = None) -> int:
             from fermentrack.firmware.try_chamber import try_chamber
 
             return try_chamber(args, home_folder())
+        if args.verb == "device":
+            from fermentrack.web.devices.command_line import run_device_add
+
+            return run_device_add(args)
         if args.verb == "manage":
             from fermentrack.web.manage import run_manage
 

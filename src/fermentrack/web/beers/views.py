@@ -1,13 +1,151 @@
-"""Thin views of the beers app."""
+"""Pages of the beers app: the list, a beer's graph page, rename and notes, delete, and the
+share link with its public page (that beer's graph and nothing else)."""
 
 from __future__ import annotations
 
-from django.shortcuts import render
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from fermentrack.web.beers.forms import BeerForm
 from fermentrack.web.beers.models import Beer
-from fermentrack.web.brewery.access import view_required
+from fermentrack.web.brewery.access import change_required, view_required
+from fermentrack.web.brewery.models import BrewerySettings
+
+
+def _moment(ts: int | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+
+def _zone(brewery: BrewerySettings) -> ZoneInfo:
+    return ZoneInfo(brewery.time_zone)
+
+
+def _device_page(beer: Beer) -> str | None:
+    try:
+        return reverse("device_detail", args=[beer.device.name])
+    except NoReverseMatch:
+        return None
+
+
+def graph_config(beer: Beer, brewery: BrewerySettings, share_token: str | None = None) -> dict:
+    """What static/fermentrack/graph.js needs to draw `beer` (passed with json_script)."""
+    return {
+        "url": f"{reverse('api:api-root')}beers/{beer.pk}/graph",
+        "share": share_token,
+        "active": beer.is_active,
+        "start": beer.started_at,
+        "end": beer.ended_at,
+        "colours": brewery.colours(),
+        "time_zone": brewery.time_zone,
+    }
 
 
 @view_required
 def beer_list(request):
-    return render(request, "beers/beer_list.html", {"beers": Beer.objects.select_related("device")})
+    brewery = BrewerySettings.load()
+    beers = list(Beer.objects.select_related("device"))
+    for beer in beers:
+        beer.started = _moment(beer.started_at)
+        beer.ended = _moment(beer.ended_at)
+    with timezone.override(_zone(brewery)):
+        return render(request, "beers/beer_list.html", {"beers": beers})
+
+
+@view_required
+def beer_detail(request, pk: int):
+    brewery = BrewerySettings.load()
+    beer = get_object_or_404(Beer.objects.select_related("device"), pk=pk)
+    context = {
+        "beer": beer,
+        "started": _moment(beer.started_at),
+        "ended": _moment(beer.ended_at),
+        "device_page": _device_page(beer),
+        "graph_config": graph_config(beer, brewery),
+        "share_url": _share_url(request, beer),
+    }
+    with timezone.override(_zone(brewery)):
+        return render(request, "beers/beer_detail.html", context)
+
+
+@change_required
+def beer_edit(request, pk: int):
+    beer = get_object_or_404(Beer.objects.select_related("device"), pk=pk)
+    form = BeerForm(request.POST or None, instance=beer)
+    if request.method == "POST" and form.is_valid():
+        beer = form.save()
+        messages.success(request, f"Beer {beer.name} saved.")
+        return redirect("beer_detail", pk=beer.pk)
+    return render(request, "beers/beer_form.html", {"beer": beer, "form": form})
+
+
+@change_required
+def beer_delete(request, pk: int):
+    beer = get_object_or_404(Beer.objects.select_related("device"), pk=pk)
+    if request.method == "POST" and not beer.is_active:
+        beer.delete()
+        messages.success(request, f"Beer {beer.name} deleted.")
+        return redirect("beer_list")
+    status = 409 if request.method == "POST" else 200
+    context = {"beer": beer, "device_page": _device_page(beer)}
+    return render(request, "beers/beer_confirm_delete.html", context, status=status)
+
+
+def _share_url(request, beer: Beer) -> str | None:
+    if not beer.share_token:
+        return None
+    return request.build_absolute_uri(reverse("beer_shared", args=[beer.share_token]))
+
+
+def _share_answer(request, beer: Beer, message: str):
+    """The share box again for htmx; for a plain form, back to the beer's page."""
+    if request.headers.get("HX-Request"):
+        context = {"beer": beer, "share_url": _share_url(request, beer), "share_message": message}
+        return render(request, "beers/_share.html", context)
+    messages.success(request, message)
+    return redirect("beer_detail", pk=beer.pk)
+
+
+@change_required
+@require_POST
+def beer_share(request, pk: int):
+    beer = get_object_or_404(Beer, pk=pk)
+    replaced = bool(beer.share_token)
+    beer.share()
+    if replaced:
+        message = "New share link made; the old one no longer works."
+    else:
+        message = "Share link made: anyone with it sees this beer's graph, and nothing else."
+    return _share_answer(request, beer, message)
+
+
+@change_required
+@require_POST
+def beer_unshare(request, pk: int):
+    beer = get_object_or_404(Beer, pk=pk)
+    beer.unshare()
+    return _share_answer(request, beer, "Share link revoked: it no longer opens this beer.")
+
+
+def beer_shared(request, token: str):
+    """The public page of a shared beer: its name and graph; no navigation, no other data."""
+    beer = Beer.objects.filter(share_token=token).first() if token else None
+    if beer is None:
+        raise Http404("this share link does not open any beer (it may have been revoked)")
+    brewery = BrewerySettings.load()
+    context = {
+        "beer": beer,
+        "started": _moment(beer.started_at),
+        "graph_config": graph_config(beer, brewery, share_token=token),
+    }
+    with timezone.override(_zone(brewery)):
+        response = render(request, "beers/beer_shared.html", context)
+    response["Referrer-Policy"] = "no-referrer"  # the token is in this page's address
+    response["X-Robots-Tag"] = "noindex"
+    return response

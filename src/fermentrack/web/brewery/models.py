@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import zoneinfo
+from functools import cache
+
+from django.contrib.auth.models import Group
 from django.db import models
 
 DEFAULT_GRAPH_COLOURS = {
@@ -13,7 +17,65 @@ DEFAULT_GRAPH_COLOURS = {
     "heating": "#d9534f",
     "cooling": "#5bc0de",
 }
+GRAPH_SERIES_LABELS = {
+    "beer_temp": "Beer temperature",
+    "beer_set": "Beer setting",
+    "fridge_temp": "Fridge temperature",
+    "fridge_set": "Fridge setting",
+    "room_temp": "Room temperature",
+    "heating": "Heating",
+    "cooling": "Cooling",
+}
 GUESTS_GROUP = "Guests"  # logged-in users who may look but not change anything
+
+# The roles a person can have, least power first: a guest looks, a brewer changes things, an
+# admin also manages people (Django's staff and superuser flags).
+GUEST, BREWER, ADMIN = "guest", "brewer", "admin"
+ROLES = {
+    GUEST: "Guest: looks only",
+    BREWER: "Brewer: changes things",
+    ADMIN: "Admin: also people",
+}
+_ZONE_AREAS = (
+    "Africa",
+    "America",
+    "Antarctica",
+    "Arctic",
+    "Asia",
+    "Atlantic",
+    "Australia",
+    "Europe",
+    "Indian",
+    "Pacific",
+)
+
+
+@cache
+def time_zone_names() -> tuple[str, ...]:
+    """The zones a brewery may pick: UTC and every Area/Place zone the system knows."""
+    names = {n for n in zoneinfo.available_timezones() if n.split("/")[0] in _ZONE_AREAS}
+    return ("UTC", *sorted(names))
+
+
+def role_of(user) -> str:
+    if user.is_staff and user.is_superuser:
+        return ADMIN
+    if user.groups.filter(name=GUESTS_GROUP).exists():
+        return GUEST
+    return BREWER
+
+
+def set_role(user, role: str) -> None:
+    """Give `user` exactly one role (saves the user)."""
+    if role not in ROLES:
+        raise ValueError(f"role {role!r} is not one of {', '.join(ROLES)}")
+    guests, _ = Group.objects.get_or_create(name=GUESTS_GROUP)
+    user.is_staff = user.is_superuser = role == ADMIN
+    user.save(update_fields=["is_staff", "is_superuser"])
+    if role == GUEST:
+        user.groups.add(guests)
+    else:
+        user.groups.remove(guests)
 
 
 class BrewerySettings(models.Model):
@@ -34,4 +96,6 @@ class BrewerySettings(models.Model):
         return settings
 
     def colours(self) -> dict[str, str]:
-        return {**DEFAULT_GRAPH_COLOURS, **(self.graph_colours or {})}
+        """The colour of every graph series: the brewery's choice, else the default."""
+        chosen = self.graph_colours or {}
+        return {key: chosen.get(key, default) for key, default in DEFAULT_GRAPH_COLOURS.items()}

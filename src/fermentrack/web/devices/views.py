@@ -1,13 +1,225 @@
-"""Thin views of the devices app."""
+"""Thin views of the devices app: the dashboard, a device's page, and adding/editing devices.
+
+Reading pages use what the controllers last reported (Device.status); only commands and the
+constants page talk to a controller, through fermentrack.controller.client.
+"""
 
 from __future__ import annotations
 
-from django.shortcuts import render
+from django.contrib import messages
+from django.db.models import ProtectedError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
 
-from fermentrack.web.brewery.access import view_required
+from fermentrack.controller import client
+from fermentrack.controller.client import ControllerProblem
+from fermentrack.web.brewery.access import change_required, view_required
+from fermentrack.web.brewery.models import BrewerySettings
+from fermentrack.web.devices import control
+from fermentrack.web.devices.cards import device_card, device_cards, mode_key
+from fermentrack.web.devices.forms import (
+    ConstantsForm,
+    DeleteDeviceForm,
+    DeviceForm,
+    ModeForm,
+    StartBeerForm,
+)
 from fermentrack.web.devices.models import Device
+from fermentrack.web.profiles.models import FermentationProfile
 
 
 @view_required
 def dashboard(request):
-    return render(request, "devices/dashboard.html", {"devices": Device.objects.all()})
+    cards = device_cards(Device.objects.all(), timezone.now())
+    colours = BrewerySettings.load().colours()
+    return render(request, "devices/dashboard.html", {"cards": cards, "colours": colours})
+
+
+@view_required
+def dashboard_cards(request):
+    """Every card's readings, swapped in place by htmx (out of band) every few seconds."""
+    cards = device_cards(Device.objects.all(), timezone.now())
+    return render(request, "devices/_card_updates.html", {"cards": cards})
+
+
+def _mode_initial(status: dict) -> dict:
+    mode = mode_key(status.get("mode"))
+    if mode == "fridge_constant":
+        return {"mode": mode, "temperature": status.get("fridge_set")}
+    if mode == "beer_constant":
+        return {"mode": mode, "temperature": status.get("beer_set")}
+    return {"mode": mode} if mode == "off" else {}
+
+
+def _detail(request, device: Device, *, mode_form=None, beer_form=None):
+    card = device_card(device, timezone.now())
+    profiles = FermentationProfile.objects.all()
+    context = {
+        "device": device,
+        "card": card,
+        "mode_form": mode_form
+        or ModeForm(initial=_mode_initial(device.status or {}), temp_format=device.temp_format),
+        "beer_form": beer_form or StartBeerForm(device=device),
+        "profiles": profiles,
+        "profile_start": control.profile_start(device, profiles),
+        "recent_beers": device.beers.all()[:5],
+    }
+    return render(request, "devices/device_detail.html", context)
+
+
+@view_required
+def device_detail(request, name: str):
+    return _detail(request, get_object_or_404(Device, name=name))
+
+
+@view_required
+def device_status(request, name: str):
+    device = get_object_or_404(Device, name=name)
+    return render(
+        request, "devices/_device_status.html", {"card": device_card(device, timezone.now())}
+    )
+
+
+@require_POST
+@change_required
+def device_set_mode(request, name: str):
+    device = get_object_or_404(Device, name=name)
+    form = ModeForm(request.POST, temp_format=device.temp_format)
+    if not form.is_valid():
+        return _detail(request, device, mode_form=form)
+    outcome = control.change_mode(
+        device, form.cleaned_data["mode"], form.cleaned_data["temperature"]
+    )
+    (messages.success if outcome.ok else messages.error)(request, outcome.message)
+    return redirect("device_detail", name=device.name)
+
+
+@view_required
+def device_constants(request, name: str):
+    """The control constants as the controller reads them now; brewers may change them."""
+    if request.method == "POST":
+        return _save_constants(request, name)
+    device = get_object_or_404(Device, name=name)
+    context = {"device": device, "form": None, "problem": None}
+    try:
+        answer = client.status(device.name)
+    except ControllerProblem as problem:
+        context["problem"] = f"The controller of {device.name} {problem.reason}."
+    else:
+        constants = answer.get("constants") if isinstance(answer.get("constants"), dict) else {}
+        context["form"] = ConstantsForm(constants=constants, temp_format=device.temp_format)
+    return _render_constants(request, context)
+
+
+def _render_constants(request, context: dict, status: int = 200):
+    partial = request.headers.get("HX-Request") == "true"
+    template = "devices/_constants.html" if partial else "devices/constants.html"
+    return render(request, template, context, status=status)
+
+
+@change_required
+def _save_constants(request, name: str):
+    device = get_object_or_404(Device, name=name)
+    form = ConstantsForm(request.POST, temp_format=device.temp_format)
+    if not form.is_valid():
+        context = {"device": device, "form": form, "problem": None}
+        return _render_constants(request, context)
+    outcome = control.send_constants(device, form.changed_constants())
+    (messages.success if outcome.ok else messages.error)(request, outcome.message)
+    return redirect("device_detail", name=device.name)
+
+
+@require_POST
+@change_required
+def beer_start(request, name: str):
+    device = get_object_or_404(Device, name=name)
+    form = StartBeerForm(request.POST, device=device)
+    if not form.is_valid():
+        return _detail(request, device, beer_form=form)
+    beer = control.start_beer(device, form.cleaned_data["name"])
+    messages.success(request, f"Logging {beer.name} on {device.name}.")
+    return redirect("device_detail", name=device.name)
+
+
+@require_POST
+@change_required
+def beer_stop(request, name: str):
+    device = get_object_or_404(Device, name=name)
+    beer = control.stop_beer(device)
+    if beer is None:
+        messages.info(request, f"{device.name} had no beer running.")
+    else:
+        messages.success(request, f"Stopped {beer.name}; its log is kept.")
+    return redirect("device_detail", name=device.name)
+
+
+def _show_token(request, device: Device, token: str, added: bool):
+    """The token is in this one answer and nowhere else: only its hash is stored."""
+    context = {"device": device, "token": token, "added": added}
+    response = render(request, "devices/token.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@change_required
+def device_add(request):
+    brewery_unit = BrewerySettings.load().temp_format
+    form = DeviceForm(request.POST or None, brewery_temp_format=brewery_unit)
+    if request.method == "POST" and form.is_valid():
+        device = form.save(commit=False)
+        token = device.issue_token()
+        device.save()
+        return _show_token(request, device, token, added=True)
+    return render(request, "devices/device_form.html", {"form": form, "device": None})
+
+
+@change_required
+def device_edit(request, name: str):
+    device = get_object_or_404(Device, name=name)
+    form = DeviceForm(request.POST or None, instance=device)
+    if request.method == "POST" and form.is_valid():
+        if form.has_changed():
+            form.save()
+            device.bump_config_version()
+            if control.ask_to_reload(device):
+                messages.success(request, f"Saved; the controller of {device.name} reloaded it.")
+            else:
+                messages.success(
+                    request, f"Saved; the controller of {device.name} picks it up when it runs."
+                )
+        else:
+            messages.info(request, "Nothing was changed.")
+        return redirect("device_detail", name=device.name)
+    return render(request, "devices/device_form.html", {"form": form, "device": device})
+
+
+@require_POST
+@change_required
+def device_new_token(request, name: str):
+    device = get_object_or_404(Device, name=name)
+    token = device.issue_token()
+    device.save(update_fields=["token_hash"])
+    return _show_token(request, device, token, added=False)
+
+
+@change_required
+def device_delete(request, name: str):
+    device = get_object_or_404(Device, name=name)
+    form = DeleteDeviceForm(request.POST or None, device=device)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device.delete()
+        except ProtectedError as error:
+            users = ", ".join(sorted({str(item) for item in error.protected_objects}))
+            form.add_error(None, f"{device.name} is still used by {users}; detach those first")
+        else:
+            messages.success(request, f"Deleted {device.name} with its beers and log.")
+            return redirect("dashboard")
+    context = {
+        "device": device,
+        "form": form,
+        "beer_count": device.beers.count(),
+        "point_count": device.points.count(),
+    }
+    return render(request, "devices/device_confirm_delete.html", context)

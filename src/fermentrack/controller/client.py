@@ -1,0 +1,190 @@
+"""The one way the web app reaches a device's controller (interfaces.md §2).
+
+A request is one JSON line on the controller's unix socket `run/dev-<name>.sock`; the answer is
+one JSON line, `{"ok": true, ...}` or `{"ok": false, "error": "..."}`. Every call opens its own
+connection and gives up after `timeout` seconds in all, so a hung controller costs a page at most
+that long. Imports only the standard library and fermentrack.config: no Django here.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from typing import Any
+
+from fermentrack import config
+
+DEFAULT_TIMEOUT_S = 3.0  # the controller answers within 2 s (interfaces.md §2)
+MAX_ANSWER_BYTES = 4 * 1024 * 1024  # a status with every device definition stays far below this
+MODES = ("off", "fridge_constant", "beer_constant", "profile")
+CONSTANT_MODES = ("fridge_constant", "beer_constant")
+
+
+class ControllerProblem(Exception):
+    """The controller could not do what was asked; the message says why in plain words."""
+
+    def __init__(self, device: str, reason: str) -> None:
+        super().__init__(f"the controller of {device!r} {reason}")
+        self.device = device
+        self.reason = reason
+
+
+class ControllerUnavailable(ControllerProblem):
+    """No usable answer: no socket, a stale socket, a hung controller, or a broken answer.
+
+    `sent` tells whether the request reached the controller: when it did (a timeout, a broken
+    answer), the command may have been carried out even so.
+    """
+
+    def __init__(self, device: str, reason: str, *, sent: bool = False) -> None:
+        super().__init__(device, reason)
+        self.sent = sent
+
+
+class ControllerError(ControllerProblem):
+    """The controller answered `ok: false`; `error` is what it said."""
+
+    def __init__(self, device: str, error: str) -> None:
+        super().__init__(device, f"refused: {error}")
+        self.error = error
+
+
+class _BrokenAnswer(Exception):
+    """The controller hung up or sent no usable line; the message says which."""
+
+
+def send(name: str, cmd: str, timeout: float = DEFAULT_TIMEOUT_S, **args: Any) -> dict:
+    """Send one command and return the answer without its "ok" key.
+
+    Raises ControllerUnavailable when the controller cannot be reached or gives no usable
+    answer within `timeout` seconds, ControllerError when it answers ok:false, and ValueError
+    (config.ConfigError) for a name that cannot be a device name.
+    """
+    path = config.controller_socket_path(name)
+    request = json.dumps({"cmd": cmd, **args}, separators=(",", ":")).encode() + b"\n"
+    deadline = time.monotonic() + timeout
+    if not path.exists():
+        raise ControllerUnavailable(name, "is not running")
+    sent = False
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        try:
+            connection.settimeout(timeout)
+            connection.connect(str(path))
+            connection.sendall(request)
+            sent = True
+            line = _read_line(connection, deadline)
+        except _BrokenAnswer as broken:
+            raise ControllerUnavailable(name, str(broken), sent=True) from None
+        except (FileNotFoundError, ConnectionRefusedError):
+            # The socket file is left over from a controller that is gone.
+            raise ControllerUnavailable(name, "is not running") from None
+        except PermissionError:
+            raise ControllerUnavailable(
+                name, f"cannot be reached: no permission to open {path}"
+            ) from None
+        except TimeoutError:
+            raise ControllerUnavailable(
+                name, f"did not answer within {timeout:g} s (it may be stuck)", sent=sent
+            ) from None
+        except OSError as error:
+            raise ControllerUnavailable(
+                name, f"cannot be reached: {error.strerror or error}", sent=sent
+            ) from None
+    return _parse_answer(name, cmd, line)
+
+
+def _read_line(connection: socket.socket, deadline: float) -> bytes:
+    received = bytearray()
+    while b"\n" not in received:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        connection.settimeout(remaining)
+        chunk = connection.recv(65536)
+        if not chunk:
+            break
+        received += chunk
+        if len(received) > MAX_ANSWER_BYTES:
+            break
+    line, newline, _ = bytes(received).partition(b"\n")
+    if not newline:
+        if len(received) > MAX_ANSWER_BYTES:
+            raise _BrokenAnswer(f"sent an answer longer than {MAX_ANSWER_BYTES} bytes")
+        raise _BrokenAnswer("closed the connection without answering")
+    return line
+
+
+def _parse_answer(name: str, cmd: str, line: bytes) -> dict:
+    try:
+        answer = json.loads(line)
+    except ValueError:
+        raise ControllerUnavailable(
+            name, f"gave an answer to {cmd!r} that is not JSON: {_clip(line)}", sent=True
+        ) from None
+    if not isinstance(answer, dict) or not isinstance(answer.get("ok"), bool):
+        raise ControllerUnavailable(
+            name,
+            f'gave an answer to {cmd!r} without "ok": true or false: {_clip(line)}',
+            sent=True,
+        )
+    if not answer.pop("ok"):
+        error = answer.get("error")
+        raise ControllerError(name, str(error) if error else "no reason given")
+    return answer
+
+
+def _clip(line: bytes, limit: int = 80) -> str:
+    text = line.decode("utf-8", errors="replace")
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def status(name: str, timeout: float = DEFAULT_TIMEOUT_S) -> dict:
+    """The last status, with `settings`, `constants` and `variables` as last read."""
+    return send(name, "status", timeout=timeout)
+
+
+def set_mode(name: str, mode: str, temperature: float | None = None) -> dict:
+    """Change the control mode; the two constant modes need a temperature (device unit)."""
+    if mode not in MODES:
+        raise ValueError(f"mode {mode!r} is not one of {', '.join(MODES)}")
+    if mode in CONSTANT_MODES:
+        if temperature is None:
+            raise ValueError(f"mode {mode!r} needs a temperature")
+        return send(name, "set_mode", mode=mode, temperature=float(temperature))
+    return send(name, "set_mode", mode=mode)
+
+
+def set_constants(name: str, constants: dict) -> dict:
+    """Write control constants (keys of brewpi-protocol §4.8); answers the new constants."""
+    return send(name, "set_constants", constants=constants)
+
+
+def refresh(name: str) -> dict:
+    """Re-read settings, constants, variables, LCD and devices from the firmware."""
+    return send(name, "refresh")
+
+
+def list_devices(name: str) -> dict:
+    """The installed device definitions (`d`)."""
+    return send(name, "list_devices")
+
+
+def scan_hardware(name: str) -> dict:
+    """The available hardware (`h`), with values."""
+    return send(name, "scan_hardware")
+
+
+def apply_device(name: str, definition: dict) -> dict:
+    """Install or change one device definition (`U`); answers the resulting definition."""
+    return send(name, "apply_device", definition=definition)
+
+
+def reset_eeprom(name: str) -> dict:
+    """Firmware defaults (`E`): sensors, actuators and constants must be set up again."""
+    return send(name, "reset_eeprom")
+
+
+def reload_config(name: str) -> dict:
+    """Make the controller fetch its configuration from the web app now."""
+    return send(name, "reload_config")

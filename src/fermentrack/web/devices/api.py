@@ -1,0 +1,325 @@
+"""The controller API (interfaces.md §1): what a controller fetches and posts, by device token.
+
+Every call carries `Authorization: Bearer <device token>`. Before a body is parsed, a body over
+1 MB gets 413 and a wrong or missing token 401; a body that does not validate gets 400 naming
+the field and what was expected. A batch is stored all or nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest
+from django.http.request import RawPostDataException
+from django.utils import timezone
+from ninja import Field, Router, Schema
+from ninja.errors import HttpError
+from ninja.security import HttpBearer
+from pydantic import BaseModel, ValidationError, WrapValidator
+from pydantic_core import PydanticCustomError
+
+from fermentrack.web.beers.ingest import store_annotations, store_points
+from fermentrack.web.beers.models import Annotation, AnnotationSource, LogPoint
+from fermentrack.web.devices.models import Device, hash_token
+
+MAX_POINTS_PER_CALL = 1000
+MAX_ANNOTATIONS_PER_CALL = 1000
+UNIX_2000 = 946_684_800
+UNIX_2100 = 4_102_444_800
+LOWEST_TEMP, HIGHEST_TEMP = -60, 150
+
+
+class ErrorOut(Schema):
+    """Every error answer of the API: `detail` says what was wrong and what was expected."""
+
+    detail: str
+    errors: list[str] | None = Field(
+        None, description="one line per invalid field, when the request did not validate"
+    )
+
+
+# -- readable validation ---------------------------------------------------------------------
+
+
+def _expect(what: str, *, refuse: tuple[type, ...] = ()) -> WrapValidator:
+    """Replace pydantic's wording for a field with `expected <what>, got <value>`.
+
+    `refuse`: types turned away before pydantic sees them (its lax integers take "12" and true).
+    """
+
+    def validate(value: Any, handler):
+        try:
+            if isinstance(value, refuse):
+                raise ValueError(value)
+            return handler(value)
+        except (ValidationError, ValueError):
+            got = json.dumps(value, default=str)
+            if len(got) > 40:
+                got = got[:37] + "..."
+            raise PydanticCustomError(
+                "expected", "expected {what}, got {got}", {"what": what, "got": got}
+            ) from None
+
+    return WrapValidator(validate)
+
+
+# Integers are lax so that 1700000000.0 counts (JSON Schema calls it an integer), but never a
+# string or a boolean.
+UnixTime = Annotated[
+    int,
+    Field(ge=UNIX_2000, lt=UNIX_2100),
+    _expect("an integer Unix time in seconds (years 2000 to 2099)", refuse=(bool, str)),
+]
+Temperature = Annotated[
+    Annotated[float, Field(strict=True, ge=LOWEST_TEMP, le=HIGHEST_TEMP)] | None,
+    _expect(f"a temperature from {LOWEST_TEMP} to {HIGHEST_TEMP}, or null"),
+]
+StateNumber = Annotated[
+    Annotated[int, Field(ge=0, le=9)] | None,
+    _expect("a control state from 0 to 9, or null", refuse=(bool, str)),
+]
+UnitLetter = Annotated[Literal["C", "F"], _expect('"C" or "F"')]
+
+
+def _text(max_length: int, what: str):
+    return Annotated[
+        Annotated[str, Field(max_length=max_length)] | None,
+        _expect(f"{what} of at most {max_length} characters, or null"),
+    ]
+
+
+# -- the gate: size, then token --------------------------------------------------------------
+
+
+class DeviceToken(HttpBearer):
+    """Runs before the body is parsed: 413 for a body over the limit, 401 for a bad token."""
+
+    def __call__(self, request: HttpRequest) -> Device:
+        if request.method == "POST":
+            _refuse_oversize_body(request)
+        device = super().__call__(request)
+        if device is None:
+            raise HttpError(401, "expected the device's token as 'Authorization: Bearer <token>'")
+        if request.method == "POST":
+            _require_json(request)
+        return device
+
+    def authenticate(self, request: HttpRequest, token: str) -> Device | None:
+        if not token:
+            return None
+        # The lookup is by hash, so it leaks nothing about the token; the final comparison is
+        # constant-time all the same.
+        device = Device.objects.filter(token_hash=hash_token(token)).first()
+        if device is None or not device.token_matches(token):
+            return None
+        return device
+
+
+def _refuse_oversize_body(request: HttpRequest) -> None:
+    limit = settings.FERMENTRACK_API_MAX_BODY
+    too_big = HttpError(413, f"the body may hold at most {limit} bytes")
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise HttpError(400, "expected a number in the Content-Length header") from None
+    if declared > limit:
+        raise too_big
+    try:
+        body = request.body
+    except (RequestDataTooBig, RawPostDataException):
+        raise too_big from None
+    if len(body) > limit:
+        raise too_big
+
+
+def _require_json(request: HttpRequest) -> None:
+    """Say plainly why a body is not JSON (ninja would only say it could not parse it)."""
+    if not request.body:
+        raise HttpError(400, "the body is empty: expected a JSON object")
+    try:
+        body = json.loads(request.body)
+    except (ValueError, RecursionError) as error:
+        raise HttpError(400, f"the body is not JSON: {error}") from None
+    if not isinstance(body, dict):
+        kind = {list: "a list", str: "a string", type(None): "null"}.get(type(body), "a value")
+        raise HttpError(400, f"the body is {kind}: expected a JSON object")
+
+
+class BodyIn(BaseModel):
+    """What a controller sends: plain pydantic, so only JSON objects count as objects.
+
+    (ninja's Schema also reads attributes, which would take a list for an object.)
+    """
+
+
+router = Router(tags=["controller"], auth=DeviceToken())
+POST_ERRORS = {400: ErrorOut, 401: ErrorOut, 413: ErrorOut}
+
+
+# -- GET config ------------------------------------------------------------------------------
+
+
+class ProfilePointOut(Schema):
+    offset_s: int
+    temperature: float
+
+
+class ProfileOut(Schema):
+    id: int
+    started_at: int = Field(description="Unix seconds")
+    points: list[ProfilePointOut] = Field(description="temperatures in the device's unit")
+
+
+class ConfigOut(Schema):
+    device: str
+    link: str
+    log_interval_s: int
+    temp_format: Literal["C", "F"]
+    profile: ProfileOut | None
+    config_version: int
+
+
+@router.get("/config", response={200: ConfigOut, 401: ErrorOut})
+def config(request):
+    """What the controller needs to run its device; fetch again when config_version changes."""
+    device: Device = request.auth
+    return {
+        "device": device.name,
+        "link": device.link,
+        "log_interval_s": device.log_interval_s,
+        "temp_format": device.temp_format,
+        "profile": _active_profile(device),
+        "config_version": device.config_version,
+    }
+
+
+def _active_profile(device: Device) -> dict | None:
+    profile = device.active_profile
+    if profile is None or device.profile_started_at is None:
+        return None
+    return {
+        "id": profile.pk,
+        "started_at": int(device.profile_started_at.timestamp()),
+        "points": [
+            {
+                "offset_s": point.offset_s,
+                "temperature": convert_temperature(
+                    point.temperature, profile.temp_format, device.temp_format
+                ),
+            }
+            for point in profile.points.all()
+        ],
+    }
+
+
+def convert_temperature(value: float, unit: str, to_unit: str) -> float:
+    """Degrees in `unit` ("C" or "F") as degrees in `to_unit`, to 2 decimals."""
+    if unit == to_unit:
+        return value
+    if to_unit == "F":
+        return round(value * 9 / 5 + 32, 2)
+    return round((value - 32) * 5 / 9, 2)
+
+
+# -- POST points -----------------------------------------------------------------------------
+
+
+class PointIn(BodyIn):
+    ts: UnixTime
+    beer_temp: Temperature = None
+    beer_set: Temperature = None
+    fridge_temp: Temperature = None
+    fridge_set: Temperature = None
+    room_temp: Temperature = None
+    state: StateNumber = None
+    temp_format: UnitLetter
+
+
+class PointsIn(BodyIn):
+    points: list[PointIn] = Field(max_length=MAX_POINTS_PER_CALL)
+
+
+class PointsOut(Schema):
+    stored: int
+    duplicates: int = Field(description="points whose (device, ts) was already stored")
+
+
+@router.post("/points", response={200: PointsOut, **POST_ERRORS})
+def points(request, payload: PointsIn):
+    """Store a batch of log points; resending is safe (known points count as duplicates)."""
+    result = store_points(
+        request.auth, [LogPoint(**point.model_dump()) for point in payload.points]
+    )
+    return {"stored": result.stored, "duplicates": result.duplicates}
+
+
+# -- POST annotations ------------------------------------------------------------------------
+
+
+class AnnotationIn(BodyIn):
+    ts: UnixTime
+    text: Annotated[str, Field(min_length=1, max_length=500)]
+    source: Literal["firmware", "controller"]
+
+
+class AnnotationsIn(BodyIn):
+    annotations: list[AnnotationIn] = Field(max_length=MAX_ANNOTATIONS_PER_CALL)
+
+
+class AnnotationsOut(Schema):
+    stored: int
+
+
+@router.post("/annotations", response={200: AnnotationsOut, **POST_ERRORS})
+def annotations(request, payload: AnnotationsIn):
+    """Store annotations (firmware messages, controller events); resending is safe."""
+    stored = store_annotations(
+        request.auth,
+        [
+            Annotation(ts=item.ts, text=item.text, source=AnnotationSource(item.source))
+            for item in payload.annotations
+        ],
+    )
+    return {"stored": stored}
+
+
+# -- POST status -----------------------------------------------------------------------------
+
+
+class FirmwareIn(BodyIn):
+    version: _text(64, "a version") = None
+    board: _text(64, "a board name") = None
+    dialect: _text(8, "a dialect") = None
+
+
+class StatusIn(BodyIn):
+    ts: UnixTime
+    connected: Annotated[bool, Field(strict=True), _expect("true or false")]
+    firmware: FirmwareIn | None = None
+    mode: _text(32, "a mode name") = None
+    beer_set: Temperature = None
+    fridge_set: Temperature = None
+    lcd: list[Annotated[str, Field(max_length=40)]] = Field(default_factory=list, max_length=4)
+    state: StateNumber = None
+    last_error: _text(500, "a message") = None
+
+
+class StatusOut(Schema):
+    config_version: int = Field(
+        description="when it differs from the controller's, fetch the config again"
+    )
+
+
+@router.post("/status", response={200: StatusOut, **POST_ERRORS})
+def status(request, payload: StatusIn):
+    """Keep the controller's last status for the pages; answer the current config version."""
+    device: Device = request.auth
+    # update() touches only these columns, so a config change made meanwhile is kept.
+    Device.objects.filter(pk=device.pk).update(
+        status=payload.model_dump(mode="json"), last_seen_at=timezone.now()
+    )
+    device.refresh_from_db(fields=["config_version"])
+    return {"config_version": device.config_version}

@@ -1,0 +1,392 @@
+/* A beer's graph: beer, fridge and room temperature (with min–max bands), set points,
+   heating/cooling as shading and annotations as markers, drawn with uPlot from
+   /api/beers/<id>/graph. Zooming (drag, or two-finger spread) fetches finer data for the
+   range; a double click or double tap goes back to the whole beer. While the beer is logging
+   the graph refreshes every 30 s. Settings come from a json_script named by
+   data-beer-graph. */
+(function () {
+  "use strict";
+
+  const REFRESH_MS = 30000;
+  const DOUBLE_TAP_MS = 350;
+  const SHADE_ALPHA = 0.3;
+
+  // uPlot series after x, in data order; the API's columns of the same names fill them.
+  const LINES = [
+    { key: "beer_temp", label: "Beer", width: 2 },
+    { key: "fridge_temp", label: "Fridge", width: 1.5 },
+    { key: "room_temp", label: "Room", width: 1 },
+    { key: "beer_set", label: "Beer setting", width: 1.5, dash: [6, 4] },
+    { key: "fridge_set", label: "Fridge setting", width: 1, dash: [6, 4] },
+  ];
+  const SHADES = [
+    { key: "heating", label: "Heating" },
+    { key: "cooling", label: "Cooling" },
+  ];
+  const BANDS = [
+    { key: "beer_temp", min: "beer_temp_min", max: "beer_temp_max" },
+    { key: "fridge_temp", min: "fridge_temp_min", max: "fridge_temp_max" },
+  ];
+
+  function withAlpha(colour, alpha) {
+    let hex = String(colour || "#888888").replace("#", "");
+    if (hex.length === 3) hex = hex.split("").map((c) => c + c).join("");
+    const n = parseInt(hex, 16);
+    if (Number.isNaN(n)) return colour;
+    return `rgba(${(n >> 16) & 255},${(n >> 8) & 255},${n & 255},${alpha})`;
+  }
+
+  function setUp(figure) {
+    const config = JSON.parse(document.getElementById(figure.dataset.beerGraph).textContent);
+    const box = figure.querySelector(".graph");
+    const status = figure.querySelector(".graph-status");
+    const dutyLine = figure.querySelector(".graph-duty");
+    const annotationText = figure.querySelector(".annotation-text");
+    const colours = config.colours || {};
+    let answer = null; // the last API answer shown
+    let zoom = null; // {start, end} while zoomed in, null for the whole beer
+    let request = 0; // answers to older requests are dropped
+    let plot = null;
+
+    function unit() {
+      return answer ? "°" + answer.temp_format : "";
+    }
+
+    function graphUrl(range, width) {
+      const query = new URLSearchParams({ width: String(Math.max(10, Math.min(4000, width))) });
+      if (range) {
+        query.set("start", String(Math.floor(range.start)));
+        query.set("end", String(Math.ceil(range.end)));
+      }
+      if (config.share) query.set("share", config.share);
+      return `${config.url}?${query}`;
+    }
+
+    function columns(data) {
+      return [
+        data.t,
+        ...LINES.map((line) => data[line.key]),
+        ...SHADES.map((shade) => data[shade.key].map((v) => (v == null ? null : v * 100))),
+      ];
+    }
+
+    async function load(range) {
+      const mine = ++request;
+      const width = plot ? plot.over.clientWidth : box.clientWidth;
+      let data;
+      try {
+        const response = await fetch(graphUrl(range, Math.round(width)), {
+          headers: { Accept: "application/json" },
+          credentials: "same-origin",
+        });
+        data = await response.json();
+        if (!response.ok) throw new Error(data.detail || response.statusText);
+      } catch (error) {
+        if (mine === request) status.textContent = `The graph could not be loaded: ${error.message}`;
+        return;
+      }
+      if (mine !== request) return;
+      answer = data;
+      if (!plot) plot = makePlot();
+      plot.setData(columns(data), !range);
+      if (range) plot.setScale("x", { min: range.start, max: range.end });
+      status.textContent = data.t.length ? "" : "Nothing logged in this stretch yet.";
+      status.hidden = !status.textContent;
+    }
+
+    function zoomTo(start, end) {
+      const first = config.start;
+      const last = config.end || Math.floor(Date.now() / 1000);
+      start = Math.max(first, start);
+      end = Math.min(last, end);
+      if (end - start < 60) return; // closer than a minute shows nothing new
+      zoom = { start, end };
+      plot.setScale("x", { min: start, max: end }); // at once, coarse; finer data follows
+      load(zoom);
+    }
+
+    function reset() {
+      zoom = null;
+      load(null);
+    }
+
+    // -- drawing: shading, bands and annotation markers --------------------------------------
+
+    function xPos(u, value) {
+      return u.valToPos(value, "x", true);
+    }
+
+    function drawShading(u) {
+      if (!answer) return;
+      const { ctx, bbox } = u;
+      const t = answer.t;
+      const step = answer.bucket_s || 60;
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(bbox.left, bbox.top, bbox.width, bbox.height);
+      ctx.clip();
+      SHADES.forEach((shade, n) => {
+        if (!u.series[1 + LINES.length + n].show) return;
+        const shares = answer[shade.key];
+        const colour = colours[shade.key] || "#999";
+        for (let i = 0; i < t.length; i++) {
+          const share = shares[i];
+          if (!share) continue;
+          const left = xPos(u, t[i]);
+          const right = xPos(u, i + 1 < t.length ? Math.min(t[i + 1], t[i] + step) : t[i] + step);
+          ctx.fillStyle = withAlpha(colour, SHADE_ALPHA * share);
+          ctx.fillRect(left, bbox.top, Math.max(1, right - left), bbox.height);
+        }
+      });
+      ctx.restore();
+    }
+
+    function drawBands(u) {
+      if (!answer) return;
+      const { ctx, bbox } = u;
+      const t = answer.t;
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(bbox.left, bbox.top, bbox.width, bbox.height);
+      ctx.clip();
+      for (const band of BANDS) {
+        const seriesIndex = 1 + LINES.findIndex((line) => line.key === band.key);
+        if (!u.series[seriesIndex].show) continue;
+        const low = answer[band.min];
+        const high = answer[band.max];
+        ctx.fillStyle = withAlpha(colours[band.key], 0.18);
+        let run = [];
+        const flush = () => {
+          if (run.length > 1) {
+            ctx.beginPath();
+            run.forEach((i, k) => {
+              const x = xPos(u, t[i]);
+              const y = u.valToPos(high[i], "y", true);
+              k ? ctx.lineTo(x, y) : ctx.moveTo(x, y);
+            });
+            for (let k = run.length - 1; k >= 0; k--) {
+              const i = run[k];
+              ctx.lineTo(xPos(u, t[i]), u.valToPos(low[i], "y", true));
+            }
+            ctx.closePath();
+            ctx.fill();
+          }
+          run = [];
+        };
+        for (let i = 0; i < t.length; i++) {
+          if (low[i] == null || high[i] == null) flush();
+          else run.push(i);
+        }
+        flush();
+      }
+      ctx.restore();
+    }
+
+    function formatTime(ts) {
+      try {
+        return new Date(ts * 1000).toLocaleString([], {
+          timeZone: config.time_zone,
+          dateStyle: "medium",
+          timeStyle: "short",
+        });
+      } catch (_error) {
+        return new Date(ts * 1000).toISOString();
+      }
+    }
+
+    function showAnnotation(note) {
+      annotationText.textContent = `${formatTime(note.ts)}: ${note.text} (${note.source})`;
+      annotationText.hidden = false;
+    }
+
+    function placeMarkers(u) {
+      let layer = u.over.querySelector(".annotations");
+      if (!layer) {
+        layer = document.createElement("div");
+        layer.className = "annotations";
+        u.over.appendChild(layer);
+      }
+      layer.replaceChildren();
+      if (!answer) return;
+      const min = u.scales.x.min;
+      const max = u.scales.x.max;
+      for (const note of answer.annotations) {
+        if (note.ts < min || note.ts > max) continue;
+        const marker = document.createElement("button");
+        marker.type = "button";
+        marker.className = "annotation-marker";
+        marker.style.left = `${u.valToPos(note.ts, "x")}px`;
+        marker.title = `${formatTime(note.ts)}: ${note.text}`;
+        marker.setAttribute("aria-label", `Note: ${note.text}`);
+        marker.addEventListener("mouseenter", () => showAnnotation(note));
+        marker.addEventListener("click", (event) => {
+          event.stopPropagation();
+          showAnnotation(note);
+        });
+        layer.appendChild(marker);
+      }
+    }
+
+    function showDuty(u) {
+      if (!answer || !answer.t.length) {
+        dutyLine.textContent = "";
+        return;
+      }
+      const min = u.scales.x.min;
+      const max = u.scales.x.max;
+      const totals = { heating: 0, cooling: 0 };
+      let buckets = 0;
+      answer.t.forEach((ts, i) => {
+        if (ts < min || ts > max || answer.heating[i] == null) return;
+        buckets += 1;
+        totals.heating += answer.heating[i];
+        totals.cooling += answer.cooling[i] || 0;
+      });
+      if (!buckets) {
+        dutyLine.textContent = "";
+        return;
+      }
+      const share = (total) => Math.round((100 * total) / buckets);
+      dutyLine.textContent =
+        `Heating ${share(totals.heating)} %, cooling ${share(totals.cooling)} % ` +
+        "of the time shown.";
+    }
+
+    // -- the plot ----------------------------------------------------------------------------
+
+    function degrees(_u, value) {
+      return value == null ? "–" : `${value.toFixed(1)} ${unit()}`;
+    }
+
+    function makePlot() {
+      const series = [
+        { label: "Time", value: (_u, ts) => (ts == null ? "–" : formatTime(ts)) },
+        ...LINES.map((line) => ({
+          label: line.label,
+          stroke: colours[line.key],
+          width: line.width,
+          dash: line.dash,
+          spanGaps: false,
+          points: { show: false },
+          value: degrees,
+        })),
+        ...SHADES.map((shade) => ({
+          label: shade.label,
+          scale: "share",
+          stroke: colours[shade.key],
+          fill: withAlpha(colours[shade.key], SHADE_ALPHA),
+          paths: () => null, // drawn as shading behind the lines instead
+          points: { show: false },
+          value: (_u, v) => (v == null ? "–" : `${Math.round(v)} %`),
+        })),
+      ];
+      const options = {
+        width: box.clientWidth || 600,
+        height: Math.max(260, Math.min(460, Math.round((box.clientWidth || 600) * 0.55))),
+        tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), config.time_zone || "UTC"),
+        series,
+        scales: { x: { time: true }, share: { range: [0, 100] } },
+        axes: [
+          {},
+          { label: unit(), values: (_u, ticks) => ticks.map((v) => v.toFixed(1)), size: 60 },
+        ],
+        cursor: {
+          drag: { x: true, y: false, setScale: false },
+          bind: { dblclick: () => null },
+        },
+        hooks: {
+          drawAxes: [drawShading, drawBands],
+          draw: [placeMarkers, showDuty],
+          setSelect: [
+            (u) => {
+              if (u.select.width < 5) return;
+              const start = u.posToVal(u.select.left, "x");
+              const end = u.posToVal(u.select.left + u.select.width, "x");
+              u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+              zoomTo(start, end);
+            },
+          ],
+        },
+      };
+      const u = new uPlot(options, columns(answer), box);
+      u.over.addEventListener("dblclick", reset);
+      addTouch(u);
+      window.addEventListener("resize", () => {
+        u.setSize({ width: box.clientWidth, height: u.height });
+      });
+      return u;
+    }
+
+    // -- touch: two-finger spread zooms the time axis, a double tap resets ------------------
+
+    function addTouch(u) {
+      let pinch = null;
+      let lastTap = 0;
+      const over = u.over;
+      const spread = (touches) => Math.abs(touches[0].clientX - touches[1].clientX) || 1;
+      over.addEventListener(
+        "touchstart",
+        (event) => {
+          if (event.touches.length !== 2) return;
+          event.preventDefault();
+          const rect = over.getBoundingClientRect();
+          const middle = (event.touches[0].clientX + event.touches[1].clientX) / 2 - rect.left;
+          pinch = {
+            spread: spread(event.touches),
+            centre: u.posToVal(middle, "x"),
+            min: u.scales.x.min,
+            max: u.scales.x.max,
+          };
+        },
+        { passive: false },
+      );
+      over.addEventListener(
+        "touchmove",
+        (event) => {
+          if (!pinch || event.touches.length !== 2) return;
+          event.preventDefault();
+          const factor = pinch.spread / spread(event.touches);
+          const min = pinch.centre - (pinch.centre - pinch.min) * factor;
+          const max = pinch.centre + (pinch.max - pinch.centre) * factor;
+          const first = config.start;
+          const last = config.end || Math.floor(Date.now() / 1000);
+          u.setScale("x", { min: Math.max(first, min), max: Math.min(last, max) });
+        },
+        { passive: false },
+      );
+      over.addEventListener("touchend", (event) => {
+        if (pinch) {
+          if (event.touches.length < 2) {
+            pinch = null;
+            zoomTo(u.scales.x.min, u.scales.x.max);
+          }
+          return;
+        }
+        if (event.changedTouches.length !== 1 || event.touches.length) return;
+        const now = Date.now();
+        if (now - lastTap < DOUBLE_TAP_MS) {
+          event.preventDefault();
+          lastTap = 0;
+          reset();
+        } else {
+          lastTap = now;
+        }
+      });
+    }
+
+    load(null);
+    if (config.active) {
+      setInterval(() => {
+        if (!document.hidden && !zoom) load(null);
+      }, REFRESH_MS);
+    }
+  }
+
+  function start() {
+    if (typeof uPlot === "undefined") return;
+    document.querySelectorAll("[data-beer-graph]").forEach(setUp);
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

@@ -1,0 +1,172 @@
+/* Fermentation-profile graphs: temperature against days from the start, drawn with uPlot.
+   On a profile's page the points come from a json_script; on the edit page the graph follows
+   the points table as it is typed (the server's preview, swapped in by htmx, gives the summary
+   and the problems). Also adds rows to the points table. */
+(function () {
+  "use strict";
+
+  const DAY = 86400;
+  const UNIT_SECONDS = { y: 365 * DAY, w: 7 * DAY, d: DAY, h: 3600, m: 60, s: 1 };
+  const NUMBER = "(\\d+(?:\\.\\d*)?|\\.\\d+)";
+  const PLAIN_DAYS = new RegExp(`^${NUMBER}$`);
+  const PART = new RegExp(`^\\s*${NUMBER}\\s*([ywdhms])`, "i");
+  const DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2}))?)?$/;
+
+  // The same grammar as parse_offset in fermentrack/brewpi/profile_schedule.py; null if unread.
+  function parseOffset(text) {
+    let rest = text.trim().toLowerCase();
+    if (!rest) return null;
+    const plain = rest.match(PLAIN_DAYS);
+    if (plain) return Math.round(parseFloat(plain[1]) * DAY);
+    let total = 0;
+    const seen = new Set();
+    while (rest) {
+      const part = rest.match(PART);
+      if (!part || seen.has(part[2])) return null;
+      seen.add(part[2]);
+      total += parseFloat(part[1]) * UNIT_SECONDS[part[2]];
+      rest = rest.slice(part[0].length).trim();
+    }
+    return Math.round(total);
+  }
+
+  // A date and time as seconds; only differences between them are used, so no zone is needed.
+  function parseDate(text) {
+    const m = text.trim().match(DATE);
+    if (!m) return null;
+    const [, y, mo, d, h = "0", mi = "0", s = "0"] = m;
+    return Date.UTC(+y, +mo - 1, +d, +h, +mi, +s) / 1000;
+  }
+
+  function parseTemperature(text) {
+    const cleaned = text.trim().replace(",", ".");
+    if (!/^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(cleaned)) return null;
+    return parseFloat(cleaned);
+  }
+
+  function readTable(form) {
+    const entry = form.querySelector("input[name=entry]:checked");
+    const byDate = entry && entry.value === "dates";
+    const startField = form.querySelector("input[name=start]");
+    let start = byDate && startField && startField.value.trim() ? parseDate(startField.value) : null;
+    const points = [];
+    form.querySelectorAll("tr.point-row").forEach((row) => {
+      const when = row.querySelector(".point-when");
+      const temp = row.querySelector(".point-temperature");
+      if (!when || !temp) return;
+      const temperature = parseTemperature(temp.value);
+      let offset = null;
+      if (byDate) {
+        const moment = parseDate(when.value);
+        if (moment != null) {
+          if (start == null) start = moment;
+          offset = moment - start;
+        }
+      } else {
+        offset = parseOffset(when.value);
+      }
+      if (offset != null && offset >= 0 && temperature != null) points.push([offset, temperature]);
+    });
+    return points.sort((a, b) => a[0] - b[0]);
+  }
+
+  function columns(points) {
+    if (!points.length) return [[], []];
+    const days = points.map((p) => p[0] / DAY);
+    const temps = points.map((p) => p[1]);
+    // Show the hold after the last point: a tail a fifth as long as the profile (or a day).
+    const last = days[days.length - 1];
+    days.push(last + Math.max(1, last / 5));
+    temps.push(temps[temps.length - 1]);
+    return [days, temps];
+  }
+
+  function makePlot(box, settings) {
+    const width = box.clientWidth || 600;
+    const unit = () => `°${settings.unit}`;
+    return new uPlot(
+      {
+        width,
+        height: Math.max(200, Math.min(320, Math.round(width * 0.45))),
+        scales: { x: { time: false } },
+        series: [
+          { label: "Day", value: (_u, v) => (v == null ? "–" : `day ${v.toFixed(2)}`) },
+          {
+            label: "Beer setting",
+            stroke: settings.colour || "#8a6d00",
+            width: 2,
+            points: { show: true, size: 6 },
+            value: (_u, v) => (v == null ? "–" : `${v.toFixed(1)} ${unit()}`),
+          },
+        ],
+        axes: [
+          { values: (_u, ticks) => ticks.map((v) => `${+v.toFixed(2)} d`) },
+          { values: (_u, ticks) => ticks.map((v) => `${v.toFixed(1)} ${unit()}`), size: 70 },
+        ],
+        cursor: { drag: { x: false, y: false } },
+      },
+      columns(settings.points),
+      box,
+    );
+  }
+
+  function setUpGraph(box) {
+    const settings = JSON.parse(document.getElementById(box.dataset.profileGraph).textContent);
+    const plot = makePlot(box, settings);
+    window.addEventListener("resize", () => plot.setSize({ width: box.clientWidth, height: plot.height }));
+    const form = box.dataset.profileTable && document.getElementById(box.dataset.profileTable);
+    if (!form) return;
+    const redraw = () => {
+      const unitField = form.querySelector("[name=temp_format]");
+      if (unitField) settings.unit = unitField.value;
+      plot.setData(columns(readTable(form)));
+    };
+    form.addEventListener("input", redraw);
+    form.addEventListener("change", redraw);
+    redraw();
+  }
+
+  // -- the points table: add rows, show the start field only for dates ------------------------
+
+  function setUpTable(form) {
+    const button = form.querySelector("#add-point");
+    const template = form.querySelector("#point-row-template");
+    const rows = form.querySelector("#point-rows");
+    const total = form.querySelector("input[name=points-TOTAL_FORMS]");
+    if (button && template && rows && total) {
+      button.hidden = false;
+      button.addEventListener("click", () => {
+        const index = parseInt(total.value, 10);
+        const row = template.content.firstElementChild.cloneNode(true);
+        row.innerHTML = row.innerHTML.replaceAll("__prefix__", String(index));
+        row.querySelector(".row-number").textContent = String(index + 1);
+        rows.appendChild(row);
+        total.value = String(index + 1);
+        followEntry();
+        row.querySelector(".point-when").focus();
+      });
+    }
+    const startField = form.querySelector(".start-field");
+    function followEntry() {
+      const entry = form.querySelector("input[name=entry]:checked");
+      const byDate = entry && entry.value === "dates";
+      if (startField) startField.hidden = !byDate;
+      form.querySelectorAll(".point-when").forEach((input) => {
+        input.placeholder = byDate ? "2025-05-01 18:00" : "3d 12h";
+      });
+    }
+    form.querySelectorAll("input[name=entry]").forEach((radio) => {
+      radio.addEventListener("change", followEntry);
+    });
+    followEntry();
+  }
+
+  function start() {
+    document.querySelectorAll("form.profile-editor").forEach(setUpTable);
+    if (typeof uPlot === "undefined") return;
+    document.querySelectorAll("[data-profile-graph]").forEach(setUpGraph);
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

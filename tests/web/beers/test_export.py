@@ -1,0 +1,121 @@
+"""A beer's CSV: its window of the log, annotations merged in by time, and who may fetch it."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+
+from fermentrack.web.beers.ingest import store_points
+from fermentrack.web.beers.models import Annotation, Beer, ControlState, LogPoint
+from fermentrack.web.brewery.models import BrewerySettings
+from fermentrack.web.devices.models import Device
+
+T0 = 1_700_000_000  # 2023-11-14 22:13:20 UTC
+
+
+@pytest.fixture
+def device(db):
+    return Device.objects.create(name="fridge-1", simulated=True)
+
+
+@pytest.fixture
+def beer(device):
+    store_points(
+        device,
+        [
+            LogPoint(ts=T0 - 30, beer_temp=1.0, temp_format="C"),  # before the beer
+            LogPoint(
+                ts=T0,
+                beer_temp=19.5,
+                beer_set=19.0,
+                fridge_temp=17.25,
+                fridge_set=16.0,
+                room_temp=None,
+                state=ControlState.COOLING,
+                temp_format="C",
+            ),
+            LogPoint(ts=T0 + 30, beer_temp=19.4, state=ControlState.IDLE, temp_format="C"),
+            LogPoint(ts=T0 + 90, beer_temp=None, state=None, temp_format="C"),
+            LogPoint(ts=T0 + 120, beer_temp=2.0, temp_format="C"),  # after the beer
+        ],
+    )
+    Annotation.objects.bulk_create(
+        [
+            Annotation(device=device, ts=T0 + 30, text="Door opened", source="firmware"),
+            Annotation(device=device, ts=T0 + 30, text="=1+1", source="person"),
+            Annotation(device=device, ts=T0 + 60, text="Profile step 2", source="controller"),
+            Annotation(device=device, ts=T0 + 500, text="later", source="controller"),
+        ]
+    )
+    return Beer.objects.create(device=device, name="Pale Ale #1", started_at=T0, ended_at=T0 + 90)
+
+
+def rows_of(response) -> list[list[str]]:
+    text = b"".join(response.streaming_content).decode()
+    return list(csv.reader(io.StringIO(text)))
+
+
+def test_the_csv_holds_the_beers_window_with_annotations_merged_in_by_time(brewer_client, beer):
+    response = brewer_client.get(reverse("beer_csv", args=[beer.pk]))
+
+    assert response.status_code == 200
+    assert response.streaming
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == 'attachment; filename="fridge-1-pale-ale-1.csv"'
+    assert rows_of(response) == [
+        ["time", "beer_temp", "beer_set", "fridge_temp", "fridge_set", "room_temp", "state",
+         "unit", "annotations"],
+        ["2023-11-14T22:13:20Z", "19.5", "19.0", "17.25", "16.0", "", "cooling", "C", ""],
+        ["2023-11-14T22:13:50Z", "19.4", "", "", "", "", "idle", "C",
+         "Door opened (firmware) | '=1+1 (person)"],
+        ["2023-11-14T22:14:20Z", "", "", "", "", "", "", "", "Profile step 2 (controller)"],
+        ["2023-11-14T22:14:50Z", "", "", "", "", "", "", "C", ""],
+    ]  # fmt: skip
+
+
+def test_an_active_beers_csv_runs_to_the_last_point(brewer_client, beer):
+    beer.ended_at = None
+    beer.save()
+
+    rows = rows_of(brewer_client.get(reverse("beer_csv", args=[beer.pk])))
+
+    assert rows[-1] == ["2023-11-14T22:21:40Z", "", "", "", "", "", "", "", "later (controller)"]
+    assert rows[-2][:2] == ["2023-11-14T22:15:20Z", "2.0"]
+
+
+def test_a_beer_with_no_log_gives_the_header_alone(brewer_client, device):
+    beer = Beer.objects.create(device=device, name="Empty", started_at=T0, ended_at=T0 + 10)
+
+    assert len(rows_of(brewer_client.get(reverse("beer_csv", args=[beer.pk])))) == 1
+
+
+def test_anonymous_visitors_are_sent_to_log_in_unless_the_dashboard_is_open(anonymous_client, beer):
+    url = reverse("beer_csv", args=[beer.pk])
+
+    assert anonymous_client.get(url).status_code == 302
+    settings = BrewerySettings.load()
+    settings.dashboard_requires_login = False
+    settings.save()
+    assert anonymous_client.get(url).status_code == 200
+
+
+def test_guests_may_download_the_csv(guest_client, beer):
+    assert guest_client.get(reverse("beer_csv", args=[beer.pk])).status_code == 200
+
+
+def test_a_share_token_downloads_its_own_beer_only(anonymous_client, beer, device):
+    token = beer.share()
+    other = Beer.objects.create(device=device, name="Stout", started_at=T0, ended_at=T0 + 60)
+
+    own = anonymous_client.get(reverse("beer_csv", args=[beer.pk]) + f"?share={token}")
+    another = anonymous_client.get(reverse("beer_csv", args=[other.pk]) + f"?share={token}")
+
+    assert own.status_code == 200 and len(rows_of(own)) == 5
+    assert another.status_code == 403
+
+
+def test_an_unknown_beer_is_404(brewer_client, device):
+    assert brewer_client.get(reverse("beer_csv", args=[999])).status_code == 404

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -218,3 +219,19 @@ def test_import_refuses_a_file_that_is_not_utf8_text(brewer_client):
     upload = SimpleUploadedFile("profile.csv", b"\xff\xfe\x00bad")
     page = brewer_client.post(reverse("profile_import"), {"file": upload}).content.decode()
     assert "the file is not UTF-8 text" in page
+
+
+def test_the_examples_in_the_readme_import_as_described():
+    readme = (Path(__file__).parents[3] / "README.md").read_text()
+    section = readme.split("## Fermentation profile files", 1)[1]
+    csv_example = section.split("```\n", 2)[1]
+    json_example = section.split("```json\n", 1)[1].split("```", 1)[0]
+    expected = ProfileFile(
+        "Ale 18 to 21",
+        "C",
+        "Pitch at 18, raise for the diacetyl rest",
+        [(0, 18.0), (3 * DAY, 18.0), (5 * DAY, 21.0)],
+    )
+    assert formats.read_profile_file(csv_example) == expected
+    assert formats.read_profile_file(json_example) == expected
+    assert formats.to_csv(expected) == csv_example

@@ -2,29 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 from django import forms
 
-from fermentrack.web.beers.models import Beer
-
-# Letters (any script), digits, spaces, '-' and '_', 1 to 255 of them (web contract 3).
-BEER_NAME = re.compile(r"[\w -]{1,255}")
-
-
-def beer_name_problem(name: str) -> str | None:
-    """Why `name` cannot name a beer, or None when it can."""
-    if not name:
-        return "the beer needs a name"
-    if len(name) > 255:
-        return f"the name is {len(name)} characters long; at most 255 fit"
-    if not BEER_NAME.fullmatch(name):
-        wrong = sorted({char for char in name if not BEER_NAME.fullmatch(char)})
-        return (
-            f"{name!r} has {' '.join(wrong)} in it: a beer name may hold letters, digits, "
-            "spaces, '-' and '_'"
-        )
-    return None
+from fermentrack.web.beers.models import Beer, beer_name_problem
 
 
 class BeerForm(forms.ModelForm):

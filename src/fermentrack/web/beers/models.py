@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import secrets
+import time
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 
@@ -101,6 +103,25 @@ class Annotation(models.Model):
         ordering = ["ts"]
 
 
+# Letters (any script), digits, spaces, '-' and '_', 1 to 255 of them (web contract 3).
+BEER_NAME = re.compile(r"[\w -]{1,255}")
+
+
+def beer_name_problem(name: str) -> str | None:
+    """Why `name` cannot name a beer, or None when it can."""
+    if not name:
+        return "the beer needs a name"
+    if len(name) > 255:
+        return f"the name is {len(name)} characters long; at most 255 fit"
+    if not BEER_NAME.fullmatch(name):
+        wrong = sorted({char for char in name if not BEER_NAME.fullmatch(char)})
+        return (
+            f"{name!r} has {' '.join(wrong)} in it: a beer name may hold letters, digits, "
+            "spaces, '-' and '_'"
+        )
+    return None
+
+
 class Beer(models.Model):
     """A named time window on a device: its graph and CSV are that window of the device's log."""
 
@@ -124,6 +145,34 @@ class Beer(models.Model):
     @property
     def is_active(self) -> bool:
         return self.ended_at is None
+
+    @classmethod
+    def start(cls, device, name: str, now: int | None = None) -> Beer:
+        """Start logging a beer on `device`; the one still running there ends now.
+
+        Raises ValueError saying why when the name is not usable.
+        """
+        name = name.strip()
+        problem = beer_name_problem(name)
+        if problem:
+            raise ValueError(problem)
+        now = int(time.time()) if now is None else now
+        with transaction.atomic():
+            if cls.objects.filter(device=device, name=name).exists():
+                raise ValueError(
+                    f"{device.name} already has a beer named {name!r}; choose another name"
+                )
+            cls.objects.filter(device=device, ended_at__isnull=True).update(ended_at=now)
+            return cls.objects.create(device=device, name=name, started_at=now)
+
+    @classmethod
+    def stop_active(cls, device, now: int | None = None) -> Beer | None:
+        """End the active beer of `device`, if there is one; its log stays."""
+        beer = cls.objects.filter(device=device, ended_at__isnull=True).first()
+        if beer is not None:
+            beer.ended_at = int(time.time()) if now is None else now
+            beer.save(update_fields=["ended_at"])
+        return beer
 
     def share(self) -> str:
         """Create (or replace) the read-only link token; revoke with `unshare`."""

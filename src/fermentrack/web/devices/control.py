@@ -6,12 +6,9 @@ sentence here, so no page fails because a controller is down.
 
 from __future__ import annotations
 
-import re
-import time
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 
 from fermentrack.controller import client
@@ -19,8 +16,6 @@ from fermentrack.controller.client import ControllerError, ControllerProblem
 from fermentrack.web.beers.models import Beer
 from fermentrack.web.devices.cards import MODE_NAMES
 from fermentrack.web.devices.models import Device
-
-BEER_NAME = re.compile(r"^[\w -]{1,255}$")  # letters, digits, spaces, '-', '_' (contract 3)
 
 
 @dataclass(frozen=True)
@@ -86,37 +81,14 @@ def ask_to_reload(device: Device) -> bool:
     return True
 
 
-def check_beer_name(name: str) -> str:
-    name = name.strip()
-    if not BEER_NAME.match(name):
-        raise ValueError(
-            f"beer name {name!r} may hold only letters, digits, spaces, '-' and '_', "
-            "1 to 255 characters"
-        )
-    return name
-
-
 def start_beer(device: Device, name: str, now: int | None = None) -> Beer:
-    """Start logging a beer on `device`; the one still running there ends now (contract 3)."""
-    name = check_beer_name(name)
-    now = int(time.time()) if now is None else now
-    with transaction.atomic():
-        if Beer.objects.filter(device=device, name=name).exists():
-            raise ValueError(
-                f"{device.name} already has a beer named {name!r}; choose another name"
-            )
-        Beer.objects.filter(device=device, ended_at__isnull=True).update(ended_at=now)
-        return Beer.objects.create(device=device, name=name, started_at=now)
+    """Start logging a beer on `device` (the one still running there ends now)."""
+    return Beer.start(device, name, now)
 
 
 def stop_beer(device: Device, now: int | None = None) -> Beer | None:
     """End the active beer of `device`, if there is one; its log stays."""
-    now = int(time.time()) if now is None else now
-    beer = Beer.objects.filter(device=device, ended_at__isnull=True).first()
-    if beer is not None:
-        beer.ended_at = now
-        beer.save(update_fields=["ended_at"])
-    return beer
+    return Beer.stop_active(device, now)
 
 
 @dataclass(frozen=True)

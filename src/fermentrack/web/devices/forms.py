@@ -9,7 +9,7 @@ from django import forms
 
 from fermentrack.brewpi.settings import CONSTANTS_FIELDS, ValueKind
 from fermentrack.config import ConfigError, check_device_name
-from fermentrack.web.devices import control
+from fermentrack.web.beers.models import beer_name_problem
 from fermentrack.web.devices.cards import interval_text
 from fermentrack.web.devices.models import (
     DEFAULT_LOG_INTERVAL_S,
@@ -360,10 +360,10 @@ class StartBeerForm(forms.Form):
         self.device = device
 
     def clean_name(self) -> str:
-        try:
-            name = control.check_beer_name(self.cleaned_data["name"])
-        except ValueError as error:
-            raise forms.ValidationError(str(error)) from None
+        name = self.cleaned_data["name"].strip()
+        problem = beer_name_problem(name)
+        if problem:
+            raise forms.ValidationError(problem)
         if self.device.beers.filter(name=name).exists():
             raise forms.ValidationError(
                 f"{self.device.name} already has a beer named {name!r}; choose another name"

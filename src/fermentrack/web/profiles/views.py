@@ -79,12 +79,18 @@ def profile_detail(request, pk: int):
         return render(request, "profiles/profile_detail.html", context)
 
 
+def _table_summary(editor: ProfileEditor, unit: str) -> str:
+    """The table in words, once it can be read as a whole (no summary of a broken table)."""
+    result = editor.result
+    return summary(result.points, unit) if result.points and not result.problems else ""
+
+
 def _editor_page(request, editor: ProfileEditor, profile: FermentationProfile | None):
     unit = editor.form["temp_format"].value() or "C"
     context = {
         "editor": editor,
         "profile": profile,
-        "summary": summary(editor.result.points, unit) if editor.result.points else "",
+        "summary": _table_summary(editor, unit),
         "graph": _graph_data([], unit),
     }
     return render(request, "profiles/profile_form.html", context)
@@ -125,10 +131,7 @@ def profile_preview(request):
     editor = ProfileEditor(request.POST, zone=_zone())
     editor.is_valid()
     unit = editor.form["temp_format"].value() or "C"
-    context = {
-        "summary": summary(editor.result.points, unit) if editor.result.points else "",
-        "problems": editor.result.problems,
-    }
+    context = {"summary": _table_summary(editor, unit), "problems": editor.result.problems}
     return render(request, "profiles/_preview.html", context)
 
 

@@ -105,7 +105,11 @@
       load(zoom);
     }
 
+    let lastReset = 0;
     function reset() {
+      // A double tap may also arrive as the browser's own dblclick: one reset is enough.
+      if (Date.now() - lastReset < 500) return;
+      lastReset = Date.now();
       zoom = null;
       load(null);
     }
@@ -129,13 +133,22 @@
         if (!u.series[1 + LINES.length + n].show) return;
         const shares = answer[shade.key];
         const colour = colours[shade.key] || "#999";
-        for (let i = 0; i < t.length; i++) {
+        // A row's state lasts until the next row (the API puts a row of nulls at every gap).
+        // One rectangle per run of equal shares, on whole pixels: no hairline gaps or stripes.
+        let i = 0;
+        while (i < t.length) {
           const share = shares[i];
-          if (!share) continue;
-          const left = xPos(u, t[i]);
-          const right = xPos(u, i + 1 < t.length ? Math.min(t[i + 1], t[i] + step) : t[i] + step);
-          ctx.fillStyle = withAlpha(colour, SHADE_ALPHA * share);
-          ctx.fillRect(left, bbox.top, Math.max(1, right - left), bbox.height);
+          let j = i + 1;
+          while (j < t.length && shares[j] === share) j++;
+          if (share) {
+            const lastStep = j - 1 > 0 ? Math.max(step, t[j - 1] - t[j - 2]) : step;
+            const end = j < t.length ? t[j] : t[j - 1] + lastStep;
+            const left = Math.round(xPos(u, t[i]));
+            const right = Math.round(xPos(u, end));
+            ctx.fillStyle = withAlpha(colour, SHADE_ALPHA * share);
+            ctx.fillRect(left, bbox.top, Math.max(1, right - left), bbox.height);
+          }
+          i = j;
         }
       });
       ctx.restore();
@@ -320,13 +333,21 @@
     // -- touch: two-finger spread zooms the time axis, a double tap resets ------------------
 
     function addTouch(u) {
-      let pinch = null;
-      let lastTap = 0;
       const over = u.over;
+      let pinch = null; // while two fingers are down
+      let gesture = null; // one touch from start to end: still a tap?
+      let lastTap = 0;
       const spread = (touches) => Math.abs(touches[0].clientX - touches[1].clientX) || 1;
       over.addEventListener(
         "touchstart",
         (event) => {
+          if (event.touches.length === 1) {
+            const touch = event.touches[0];
+            const onMarker = event.target.closest(".annotation-marker");
+            gesture = { tap: !onMarker, x: touch.clientX, y: touch.clientY, at: Date.now() };
+            return;
+          }
+          if (gesture) gesture.tap = false;
           if (event.touches.length !== 2) return;
           event.preventDefault();
           const rect = over.getBoundingClientRect();
@@ -343,6 +364,12 @@
       over.addEventListener(
         "touchmove",
         (event) => {
+          if (gesture && event.touches.length === 1) {
+            const touch = event.touches[0];
+            if (Math.hypot(touch.clientX - gesture.x, touch.clientY - gesture.y) > 10) {
+              gesture.tap = false;
+            }
+          }
           if (!pinch || event.touches.length !== 2) return;
           event.preventDefault();
           const factor = pinch.spread / spread(event.touches);
@@ -355,14 +382,17 @@
         { passive: false },
       );
       over.addEventListener("touchend", (event) => {
-        if (pinch) {
-          if (event.touches.length < 2) {
-            pinch = null;
-            zoomTo(u.scales.x.min, u.scales.x.max);
-          }
+        if (pinch && event.touches.length < 2) {
+          pinch = null;
+          zoomTo(u.scales.x.min, u.scales.x.max);
+        }
+        if (event.touches.length) return;
+        const tapped = gesture && gesture.tap && Date.now() - gesture.at < 300;
+        gesture = null;
+        if (!tapped) {
+          lastTap = 0;
           return;
         }
-        if (event.changedTouches.length !== 1 || event.touches.length) return;
         const now = Date.now();
         if (now - lastTap < DOUBLE_TAP_MS) {
           event.preventDefault();

@@ -38,6 +38,53 @@
     return Date.UTC(+y, +mo - 1, +d, +h, +mi, +s) / 1000;
   }
 
+  function pad(n) {
+    return String(n).padStart(2, "0");
+  }
+
+  // The same form as format_offset in profile_schedule.py: "3d 12h", "0h".
+  function formatOffset(seconds) {
+    if (!seconds) return "0h";
+    const parts = [];
+    for (const [unit, size] of [["d", DAY], ["h", 3600], ["m", 60], ["s", 1]]) {
+      const count = Math.floor(seconds / size);
+      seconds -= count * size;
+      if (count) parts.push(`${count}${unit}`);
+    }
+    return parts.join(" ");
+  }
+
+  function formatDate(seconds) {
+    const d = new Date(seconds * 1000);
+    const time = `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+    const secs = d.getUTCSeconds() ? `:${pad(d.getUTCSeconds())}` : "";
+    return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${time}${secs}`;
+  }
+
+  function today() {
+    const now = new Date();
+    return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())} 00:00`;
+  }
+
+  // Switching between offsets and dates rewrites the times the table already holds, counting
+  // from the start field (today at midnight when it is empty).
+  function convertTimes(form, byDate) {
+    const startField = form.querySelector("input[name=start]");
+    if (!startField) return;
+    if (!startField.value.trim()) startField.value = today();
+    const start = parseDate(startField.value);
+    if (start == null) return;
+    form.querySelectorAll(".point-when").forEach((input) => {
+      if (byDate) {
+        const offset = parseOffset(input.value);
+        if (offset != null) input.value = formatDate(start + offset);
+      } else {
+        const moment = parseDate(input.value);
+        if (moment != null && moment >= start) input.value = formatOffset(moment - start);
+      }
+    });
+  }
+
   function parseTemperature(text) {
     const cleaned = text.trim().replace(",", ".");
     if (!/^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(cleaned)) return null;
@@ -156,7 +203,10 @@
       });
     }
     form.querySelectorAll("input[name=entry]").forEach((radio) => {
-      radio.addEventListener("change", followEntry);
+      radio.addEventListener("change", () => {
+        convertTimes(form, radio.value === "dates");
+        followEntry();
+      });
     });
     followEntry();
   }

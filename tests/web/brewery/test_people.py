@@ -98,8 +98,9 @@ def test_changing_a_role_moves_a_brewer_to_guest_and_back(admin_client, brewer):
     assert role_of(person("brewer")) == "guest"
     admin_client.post(url, {"role": "brewer"})
     assert role_of(person("brewer")) == "brewer"
-    admin_client.post(url, {"role": "admin"})
+    response = admin_client.post(url, {"role": "admin"}, follow=True)
     assert role_of(person("brewer")) == "admin"
+    assert "brewer is now an admin." in response.content.decode()
 
 
 def test_an_unknown_role_change_is_refused_with_the_roles_listed(admin_client, brewer):
@@ -214,3 +215,9 @@ def test_anonymous_visitors_are_sent_to_log_in_from_people_pages(anonymous_clien
         assert response.status_code == 302
         assert response["Location"].startswith("/login/")
     assert person("brewer").is_active
+
+
+def test_the_guests_group_exists_from_the_migrations():
+    from django.contrib.auth.models import Group
+
+    assert Group.objects.filter(name="Guests").exists()

@@ -367,3 +367,17 @@ def test_a_profile_chosen_but_not_started_is_no_profile(controller, device):
     device.save()
 
     assert controller.get("config").json()["profile"] is None
+
+
+def test_a_nul_character_in_text_is_refused_with_400_naming_the_field(controller):
+    """PostgreSQL cannot store NUL; every database must answer the same way: a clear 400."""
+    nul_annotation = {"ts": 1_700_000_000, "text": "a\u0000b", "source": "firmware"}
+    for path, body, field in (
+        ("annotations", {"annotations": [nul_annotation]}, "annotations[0].text"),
+        ("status", {"ts": 1_700_000_000, "connected": True, "last_error": "x\u0000"}, "last_error"),
+        ("status", {"ts": 1_700_000_000, "connected": True, "lcd": ["ok", "\u0000"]}, "lcd[1]"),
+    ):
+        response = controller.post(path, body)
+        assert response.status_code == 400, (path, response.content)
+        assert field in response.json()["detail"], response.json()
+    assert not Annotation.objects.exists()

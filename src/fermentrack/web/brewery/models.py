@@ -34,7 +34,7 @@ GUEST, BREWER, ADMIN = "guest", "brewer", "admin"
 ROLES = {
     GUEST: "Guest: looks only",
     BREWER: "Brewer: changes things",
-    ADMIN: "Admin: also people",
+    ADMIN: "Admin: also manages people",
 }
 _ZONE_AREAS = (
     "Africa",

@@ -100,7 +100,9 @@ def person_role(request, pk: int):
     if not form.is_valid():
         return _person_page(request, person, role_form=form, status=400)
     set_role(person, form.cleaned_data["role"])
-    messages.success(request, f"{person.username} is now a {role_of(person)}.")
+    role = role_of(person)
+    article = "an" if role == "admin" else "a"
+    messages.success(request, f"{person.username} is now {article} {role}.")
     return redirect("person", pk=person.pk)
 
 

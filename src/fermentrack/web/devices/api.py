@@ -84,10 +84,14 @@ StateNumber = Annotated[
 UnitLetter = Annotated[Literal["C", "F"], _expect('"C" or "F"')]
 
 
+# PostgreSQL cannot store NUL in text or JSON, and no firmware means one: refuse it for all.
+NO_NUL = r"^[^\x00]*$"
+
+
 def _text(max_length: int, what: str):
     return Annotated[
-        Annotated[str, Field(max_length=max_length)] | None,
-        _expect(f"{what} of at most {max_length} characters, or null"),
+        Annotated[str, Field(max_length=max_length, pattern=NO_NUL)] | None,
+        _expect(f"{what} of at most {max_length} characters without NUL, or null"),
     ]
 
 
@@ -261,7 +265,11 @@ def points(request, payload: PointsIn):
 
 class AnnotationIn(BodyIn):
     ts: UnixTime
-    text: Annotated[str, Field(min_length=1, max_length=500)]
+    text: Annotated[
+        str,
+        Field(min_length=1, max_length=500, pattern=NO_NUL),
+        _expect("a text of 1 to 500 characters without NUL"),
+    ]
     source: Literal["firmware", "controller"]
 
 
@@ -302,7 +310,11 @@ class StatusIn(BodyIn):
     mode: _text(32, "a mode name") = None
     beer_set: Temperature = None
     fridge_set: Temperature = None
-    lcd: list[Annotated[str, Field(max_length=40)]] = Field(default_factory=list, max_length=4)
+    lcd: list[
+        Annotated[
+            str, Field(max_length=40, pattern=NO_NUL), _expect("a line of at most 40 characters")
+        ]
+    ] = Field(default_factory=list, max_length=4)
     state: StateNumber = None
     last_error: _text(500, "a message") = None
 

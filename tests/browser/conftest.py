@@ -48,6 +48,8 @@ SCREENS = Path(os.environ.get("FERMENTRACK_SCREENSHOTS", "/tmp/screens"))
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 if not CHROMIUM.exists():
+    if os.environ.get("CI"):  # CI installs Chromium: its absence there is a failure, not a skip
+        raise RuntimeError(f"browser tests need Debian's Chromium at {CHROMIUM}")
     pytest.skip(
         f"browser tests need Debian's Chromium at {CHROMIUM} (apt install chromium)",
         allow_module_level=True,

@@ -76,6 +76,45 @@ def default_status() -> dict:
     }
 
 
+# What a simulated chamber's firmware lists (brewpi-protocol §7; our firmware's simulated board:
+# cooler on pin 5, heater on pin 6, fan 2, light 19, door 4, 1-Wire bus on pin 18), as the
+# controller passes it on: protocol keys, temperatures in the device's unit.
+FRIDGE_PROBE = "2801EEFFC00000E9"
+BEER_PROBE = "2802EEFFC00000B0"
+ROOM_PROBE = "2803EEFFC0000087"
+
+
+def default_devices() -> list[dict]:
+    """`list_devices`: cooler, heater, fridge and beer sensors; no room sensor, no door."""
+    return [
+        {"i": 0, "t": 3, "c": 1, "b": 0, "f": 3, "h": 1, "d": 0, "p": 5, "v": 0, "x": 1},
+        {"i": 1, "t": 3, "c": 1, "b": 0, "f": 2, "h": 1, "d": 0, "p": 6, "v": 1, "x": 1},
+        {"i": 2, "t": 1, "c": 1, "b": 0, "f": 5, "h": 2, "d": 0, "p": 18, "v": 17.313,
+         "a": FRIDGE_PROBE, "j": 0.0},
+        {"i": 3, "t": 1, "c": 1, "b": 1, "f": 9, "h": 2, "d": 0, "p": 18, "v": 19.125,
+         "a": BEER_PROBE, "j": -0.25},
+    ]  # fmt: skip
+
+
+def default_hardware() -> list[dict]:
+    """`scan_hardware`: every pin and probe with its value; `i` is its slot, or -1 if free."""
+    return [
+        {"i": -1, "c": 1, "b": 0, "f": 0, "h": 1, "p": 2, "v": 0, "x": 1},
+        {"i": 0, "c": 1, "b": 0, "f": 0, "h": 1, "p": 5, "v": 0, "x": 1},
+        {"i": 1, "c": 1, "b": 0, "f": 0, "h": 1, "p": 6, "v": 1, "x": 1},
+        {"i": -1, "c": 1, "b": 0, "f": 0, "h": 1, "p": 19, "v": 0, "x": 1},
+        {"i": -1, "c": 1, "b": 0, "f": 0, "h": 1, "p": 4, "v": 0, "x": 1},
+        {"i": 2, "c": 1, "b": 0, "f": 0, "h": 2, "p": 18, "v": 17.313, "a": FRIDGE_PROBE,
+         "j": 0.0},
+        {"i": 3, "c": 1, "b": 0, "f": 0, "h": 2, "p": 18, "v": 19.125, "a": BEER_PROBE, "j": 0.0},
+        {"i": -1, "c": 1, "b": 0, "f": 0, "h": 2, "p": 18, "v": 21.5, "a": ROOM_PROBE, "j": 0.0},
+    ]  # fmt: skip
+
+
+def _same_hardware(a: dict, b: dict) -> bool:
+    return (a.get("h"), a.get("p"), a.get("a")) == (b.get("h"), b.get("p"), b.get("a"))
+
+
 @contextmanager
 def short_home():
     """A FERMENTRACK_HOME short enough for unix socket paths (about 100 bytes at most)."""
@@ -103,6 +142,11 @@ class FakeController:
         self.state = default_status()
         self.behaviour = "answer"
         self.refusals: dict[str, str] = {}  # cmd -> error: answer ok:false
+        self.devices = default_devices()  # what `list_devices` answers
+        self.hardware = default_hardware()  # what `scan_hardware` answers
+        # The firmware's validation errors, in words: `apply_device` answers them beside the
+        # unchanged definition (ok:true: the controller did its job, the firmware said no).
+        self.device_errors: list[str] = []
         self._stopping = threading.Event()
         self._server: socketserver.ThreadingUnixStreamServer | None = None
         self._thread: threading.Thread | None = None
@@ -201,11 +245,11 @@ class FakeController:
         if cmd in ("refresh", "reload_config", "reset_eeprom"):
             return {"ok": True}
         if cmd == "list_devices":
-            return {"ok": True, "devices": []}
+            return {"ok": True, "devices": copy.deepcopy(self.devices)}
         if cmd == "scan_hardware":
-            return {"ok": True, "hardware": []}
+            return {"ok": True, "hardware": copy.deepcopy(self.hardware)}
         if cmd == "apply_device":
-            return {"ok": True, "definition": request.get("definition")}
+            return self._apply_device(request.get("definition"))
         return {"ok": False, "error": f"unknown command {cmd!r}"}
 
     def _set_mode(self, request: dict) -> dict:
@@ -231,3 +275,25 @@ class FakeController:
             "beer_set": self.state["beer_set"],
             "fridge_set": self.state["fridge_set"],
         }
+
+    def _apply_device(self, definition: object) -> dict:
+        """Like the firmware's `U` (§7.5): echo the definition and install it, or refuse."""
+        if not isinstance(definition, dict):
+            return {"ok": False, "error": "definition: expected an object"}
+        slot = definition.get("i")
+        if self.device_errors:
+            unchanged = next((d for d in self.devices if d.get("i") == slot), {"i": slot, "f": 0})
+            return {"ok": True, "definition": dict(unchanged), "errors": list(self.device_errors)}
+        function = definition.get("f", 0)
+        self.devices = [
+            d
+            for d in self.devices
+            if d.get("i") != slot and not (function and d.get("f") == function)
+        ]
+        if function:
+            self.devices.append(dict(definition))
+            self.devices.sort(key=lambda d: d.get("i", 0))
+        for item in self.hardware:
+            holder = next((d for d in self.devices if _same_hardware(d, item)), None)
+            item["i"] = holder["i"] if holder is not None else -1
+        return {"ok": True, "definition": definition}

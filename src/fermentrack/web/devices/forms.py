@@ -1,4 +1,5 @@
-"""Forms of the devices app: add/edit a device, delete it, its mode, its constants, a beer."""
+"""Forms of the devices app: add/edit a device, delete it, its mode, its constants, a beer, its
+sensors and actuators."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from fermentrack.brewpi.settings import CONSTANTS_FIELDS, ValueKind
 from fermentrack.config import ConfigError, check_device_name
 from fermentrack.web.beers.models import beer_name_problem
 from fermentrack.web.devices.cards import interval_text
+from fermentrack.web.devices.hardware import function_label, join_words
 from fermentrack.web.devices.models import (
     DEFAULT_LOG_INTERVAL_S,
     LOG_INTERVALS_S,
@@ -491,3 +493,94 @@ class ConstantsForm(forms.Form):
     def changed_constants(self) -> dict:
         """The changed keys and their new values, ready for client.set_constants."""
         return {key: _json_value(self.cleaned_data[key]) for key in self.changed_data}
+
+
+# -- sensors and actuators (brewpi-protocol §7) -----------------------------------------------
+
+# The firmware keeps a sensor's offset in a signed byte of 1/16 °C: -8 to +7.94 °C (§5.1).
+CALIBRATION_RANGE = {
+    "C": (Decimal("-8.0"), Decimal("7.9")),
+    "F": (Decimal("-14.4"), Decimal("14.2")),
+}
+
+
+class HardwareForm(forms.Form):
+    """Give one sensor or actuator a function, and its inversion (pins) or calibration offset
+    (temperature sensors). `row` is the hardware as the controller listed it just now."""
+
+    key = forms.CharField(widget=forms.HiddenInput)
+    function = forms.IntegerField(
+        label="Function",
+        widget=forms.Select,
+    )
+    invert = forms.BooleanField(
+        required=False,
+        label="Inverted (active low)",
+        help_text="most relay boards switch on when the pin is low",
+    )
+    calibration = forms.DecimalField(
+        required=False,
+        decimal_places=3,
+        error_messages={
+            "invalid": "calibration must be a number of degrees, e.g. -0.25 or 0.5",
+            "max_decimal_places": "calibration takes at most 3 decimals, e.g. -0.125",
+        },
+    )
+
+    def __init__(self, data=None, *, row, temp_format: str = "C", **kwargs) -> None:
+        super().__init__(data, auto_id=f"id_{row.html_id}_%s", **kwargs)
+        self.row = row
+        self.temp_format = temp_format
+        self.expected = join_words([label.lower() for _, label in row.function_choices])
+        function = self.fields["function"]
+        function.error_messages["required"] = f"choose what {row.name} does: {self.expected}"
+        function.error_messages["invalid"] = f"choose a function from the list: {self.expected}"
+        choices = list(row.function_choices)
+        if not row.installed:
+            choices.insert(0, ("", "Choose a function…"))
+        function.widget.choices = choices
+        self.initial = {"key": row.key, "invert": row.inverted if row.installed else True}
+        if row.installed:
+            self.initial["function"] = row.function
+        if not row.takes_invert:
+            del self.fields["invert"]
+        if row.takes_calibration:
+            low, high = CALIBRATION_RANGE[temp_format]
+            field = self.fields["calibration"]
+            field.label = f"Calibration offset (°{temp_format})"
+            field.help_text = f"added to every reading, {low} to {high} °{temp_format}"
+            field.widget.attrs.update({"step": "0.01", "min": str(low), "max": str(high)})
+            self.initial["calibration"] = Decimal(str(row.calibration or 0)).quantize(
+                Decimal("0.01")
+            )
+        else:
+            del self.fields["calibration"]
+
+    def clean_key(self) -> str:
+        key = self.cleaned_data["key"]
+        if key != self.row.key:
+            raise forms.ValidationError(
+                f"this form belongs to {self.row.name}; reload the page and try again"
+            )
+        return key
+
+    def clean_function(self) -> int:
+        function = self.cleaned_data["function"]
+        if function not in self.row.functions:
+            raise forms.ValidationError(
+                f"{function_label(function).lower()} does not fit {self.row.name}: "
+                f"expected {self.expected}"
+            )
+        return function
+
+    def clean_calibration(self) -> Decimal:
+        value = self.cleaned_data.get("calibration")
+        if value is None:
+            return Decimal(0)
+        low, high = CALIBRATION_RANGE[self.temp_format]
+        unit = f"°{self.temp_format}"
+        if not low <= value <= high:
+            raise forms.ValidationError(
+                f"calibration {value} {unit} is out of range: expected {low} to {high} {unit}"
+            )
+        return value

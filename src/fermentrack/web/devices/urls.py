@@ -11,6 +11,7 @@ urlpatterns = [
     path("devices/<slug:name>/status/", views.device_status, name="device_status"),
     path("devices/<slug:name>/mode/", views.device_set_mode, name="device_set_mode"),
     path("devices/<slug:name>/constants/", views.device_constants, name="device_constants"),
+    path("devices/<slug:name>/hardware/", views.device_hardware, name="device_hardware"),
     path("devices/<slug:name>/beer/start/", views.beer_start, name="device_beer_start"),
     path("devices/<slug:name>/beer/stop/", views.beer_stop, name="device_beer_stop"),
     path("devices/<slug:name>/edit/", views.device_edit, name="device_edit"),

@@ -1,7 +1,8 @@
 """Thin views of the devices app: the dashboard, a device's page, and adding/editing devices.
 
-Reading pages use what the controllers last reported (Device.status); only commands and the
-constants page talk to a controller, through fermentrack.controller.client.
+Reading pages use what the controllers last reported (Device.status); only commands, the
+constants page and the sensors-and-actuators page talk to a controller, through
+fermentrack.controller.client.
 """
 
 from __future__ import annotations
@@ -10,18 +11,19 @@ from django.contrib import messages
 from django.db.models import ProtectedError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from fermentrack.controller import client
 from fermentrack.controller.client import ControllerProblem
-from fermentrack.web.brewery.access import change_required, view_required
+from fermentrack.web.brewery.access import can_change, change_required, view_required
 from fermentrack.web.brewery.models import BrewerySettings
-from fermentrack.web.devices import control
+from fermentrack.web.devices import control, hardware
 from fermentrack.web.devices.cards import device_card, device_cards, mode_key
 from fermentrack.web.devices.forms import (
     ConstantsForm,
     DeleteDeviceForm,
     DeviceForm,
+    HardwareForm,
     ModeForm,
     StartBeerForm,
 )
@@ -128,6 +130,96 @@ def _save_constants(request, name: str):
     outcome = control.send_constants(device, form.changed_constants())
     (messages.success if outcome.ok else messages.error)(request, outcome.message)
     return redirect("device_detail", name=device.name)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@view_required
+def device_hardware(request, name: str):
+    """Sensors and actuators as the firmware lists them now; brewers assign and uninstall."""
+    if request.method == "POST":
+        return _change_hardware(request, name)
+    device = get_object_or_404(Device, name=name)
+    try:
+        listing = hardware.load(device)
+    except ControllerProblem as problem:
+        return _render_hardware(request, device, problem=problem)
+    return _render_hardware(request, device, listing=listing)
+
+
+def _render_hardware(
+    request, device: Device, *, listing=None, problem=None, bound: HardwareForm | None = None
+):
+    """The page, or only its listing for htmx ("refresh readings"); `bound` is a form that
+    failed, shown in place of its row's fresh one."""
+    context = {"device": device, "listing": listing, "problem": None}
+    if problem is not None:
+        context["problem"] = f"The controller of {device.name} {problem.reason}."
+    if listing is not None:
+        with_forms = can_change(request.user)
+
+        def entries(rows):
+            return [
+                (row, _hardware_form(row, device, bound) if with_forms else None) for row in rows
+            ]
+
+        context.update(
+            installed=entries(listing.installed),
+            available=entries(listing.available),
+            summary=listing.summary(),
+        )
+    partial = request.headers.get("HX-Request") == "true" and bound is None
+    template = "devices/_hardware.html" if partial else "devices/hardware.html"
+    return render(request, template, context)
+
+
+def _hardware_form(row, device: Device, bound: HardwareForm | None) -> HardwareForm:
+    if bound is not None and bound.row.key == row.key:
+        return bound
+    return HardwareForm(row=row, temp_format=device.temp_format)
+
+
+@change_required
+def _change_hardware(request, name: str):
+    device = get_object_or_404(Device, name=name)
+    try:
+        listing = hardware.load(device)
+    except ControllerProblem as problem:
+        messages.error(request, control.problem_message(device, problem))
+        return redirect("device_hardware", name=device.name)
+    key = request.POST.get("key", "")
+    if request.POST.get("action") == "uninstall":
+        slot = request.POST.get("slot", "")
+        row = listing.in_slot(int(slot)) if slot.isdigit() else None
+        if row is None or row.key != key:
+            messages.error(
+                request,
+                f"Slot {slot or '?'} no longer holds that hardware; nothing was sent. "
+                "The list below is fresh.",
+            )
+            return redirect("device_hardware", name=device.name)
+        outcome = hardware.uninstall(device, row)
+    else:
+        row = listing.find(key)
+        if row is None:
+            messages.error(
+                request,
+                f"The controller of {device.name} no longer lists that hardware (unplugged?); "
+                "nothing was sent. The list below is fresh.",
+            )
+            return redirect("device_hardware", name=device.name)
+        form = HardwareForm(request.POST, row=row, temp_format=device.temp_format)
+        if not form.is_valid():
+            return _render_hardware(request, device, listing=listing, bound=form)
+        outcome = hardware.assign(
+            device,
+            listing,
+            row,
+            form.cleaned_data["function"],
+            invert=form.cleaned_data.get("invert", False),
+            calibration=form.cleaned_data.get("calibration"),
+        )
+    (messages.success if outcome.ok else messages.error)(request, outcome.message)
+    return redirect("device_hardware", name=device.name)
 
 
 @require_POST

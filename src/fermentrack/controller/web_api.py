@@ -1,0 +1,128 @@
+"""The controller's HTTP client to the web app (interfaces.md §1): config, points, annotations,
+status.
+
+One connection pool per controller, the device token on every request, and a bound on every
+call as a whole, so the controller never waits on the web app for longer than a poll. Failures
+come in two kinds: WebUnavailable (try again later) and WebRejected (the request itself is
+wrong, and sending it again will not help).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import httpx
+
+log = logging.getLogger(__name__)
+# httpx logs every request at INFO: a line per poll, forever. Failures are logged here instead.
+logging.getLogger("httpx").setLevel(logging.WARNING)
+
+DEFAULT_TIMEOUT_S = 5.0
+
+
+class WebUnavailable(Exception):
+    """The web app cannot take the request now: down, too slow, 5xx or 429. Retry later."""
+
+
+class WebRejected(Exception):
+    """The web app refused the request itself (a 4xx other than 429, or a redirect).
+
+    `status_code` is the HTTP status and `detail` the web app's reason in its own words.
+    """
+
+    def __init__(self, status_code: int, detail: str) -> None:
+        super().__init__(f"HTTP {status_code}: {detail}")
+        self.status_code = status_code
+        self.detail = detail
+
+
+class WebApi:
+    """The calls of interfaces.md §1, each answering the web app's JSON object."""
+
+    def __init__(self, base_url: str, token: str, *, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError(f"web app URL {base_url!r}: expected http://host:port or https://host")
+        if not token.isascii() or not token.isprintable():
+            raise ValueError("the device token holds characters an HTTP header cannot carry")
+        if not timeout > 0:
+            raise ValueError(f"web app timeout {timeout!r}: expected a number of seconds above 0")
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers={"Authorization": f"Bearer {token}", "User-Agent": "fermentrack-controller"},
+            timeout=timeout,
+            # Requests go one at a time; one kept-alive connection serves them all.
+            limits=httpx.Limits(max_connections=2, max_keepalive_connections=1),
+        )
+
+    async def get_config(self) -> dict:
+        return await self._request("GET", "/api/controller/config")
+
+    async def post_points(self, points: list[dict]) -> dict:
+        """Store log points (at most 1000); answers {stored, duplicates}."""
+        return await self._request("POST", "/api/controller/points", {"points": points})
+
+    async def post_annotations(self, annotations: list[dict]) -> dict:
+        """Store annotations (at most 1000); answers {stored}."""
+        return await self._request(
+            "POST", "/api/controller/annotations", {"annotations": annotations}
+        )
+
+    async def post_status(self, status: dict) -> dict:
+        """Report the controller's status; answers {config_version}."""
+        return await self._request("POST", "/api/controller/status", status)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def __aenter__(self) -> WebApi:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def _request(self, method: str, path: str, body: Any = None) -> dict:
+        what = f"{method} {self.base_url}{path}"
+        try:
+            # httpx bounds each phase (connect, write, read); this bounds the call as a whole.
+            async with asyncio.timeout(self.timeout):
+                response = await self._client.request(method, path, json=body)
+        except TimeoutError:
+            raise WebUnavailable(f"{what}: no answer within {self.timeout:g} s") from None
+        except httpx.RequestError as error:
+            raise WebUnavailable(f"{what}: {_describe(error)}") from None
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise WebUnavailable(f"{what}: HTTP {status}: {_detail(response)}")
+        if not 200 <= status < 300:
+            raise WebRejected(status, _detail(response))
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            # A proxy or a captive portal, not our web app: nothing was stored for sure.
+            raise WebUnavailable(f"{what}: HTTP {status} but the answer is not a JSON object")
+        log.debug("%s: %s", what, answer)
+        return answer
+
+
+def _detail(response: httpx.Response) -> str:
+    """The web app's own reason (`detail` of its error answers), else the status in words."""
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if isinstance(answer, dict) and isinstance(answer.get("detail"), str):
+        return answer["detail"]
+    if response.is_redirect:
+        return f"redirected to {response.headers.get('location', '?')}: check the web app URL"
+    return f"{response.status_code} {response.reason_phrase}".strip()
+
+
+def _describe(error: httpx.RequestError) -> str:
+    text = str(error) or type(error).__name__
+    return text if type(error).__name__ in text else f"{type(error).__name__}: {text}"

@@ -103,6 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_firmware_arguments(try_chamber)
     try_chamber.set_defaults(speed=60.0)
 
+    controller = verbs.add_parser(
+        "controller", help="run one device's controller in the foreground (interfaces.md §4)"
+    )
+    controller.add_argument("name", help="the device's name, e.g. fridge-1")
+
     web = verbs.add_parser("web", help="run the web app in the foreground (development, tests)")
     web.add_argument("--port", type=int, default=None, help="default FERMENTRACK_WEB_PORT or 8123")
     web.add_argument("--host", default="127.0.0.1")
@@ -155,6 +160,10 @@ def main(argv: list[str] | None = None) -> int:
             from fermentrack.firmware.try_chamber import try_chamber
 
             return try_chamber(args, home_folder())
+        if args.verb == "controller":
+            from fermentrack.controller.main import run_controller
+
+            return run_controller(args.name)
         if args.verb == "device":
             from fermentrack.web.devices.command_line import run_device_add
 

@@ -26,24 +26,6 @@ from .controller_rig import (
     eventually,
     wire_chamber,
 )
-from .fake_controller import short_home
-
-
-@pytest.fixture(scope="module")
-def home():
-    with short_home() as folder, pytest.MonkeyPatch.context() as patch:
-        patch.setenv("FERMENTRACK_HOME", str(folder))
-        yield folder
-
-
-@pytest.fixture(scope="module")
-def web(home):
-    app = WebApp(home).start()
-    app.open_dashboard()
-    try:
-        yield app
-    finally:
-        app.stop()
 
 
 def device_status(web: WebApp, name: str) -> str:

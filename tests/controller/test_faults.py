@@ -10,31 +10,11 @@ from __future__ import annotations
 import socket
 import time
 
-import pytest
-
 from fermentrack import config
 from fermentrack.controller.main import outbox_path
 from fermentrack.controller.outbox import Outbox
 
 from .controller_rig import ControllerProcess, Firmware, WebApp, dump, eventually, wire_chamber
-from .fake_controller import short_home
-
-
-@pytest.fixture(scope="module")
-def home():
-    with short_home() as folder, pytest.MonkeyPatch.context() as patch:
-        patch.setenv("FERMENTRACK_HOME", str(folder))
-        yield folder
-
-
-@pytest.fixture(scope="module")
-def web(home):
-    app = WebApp(home).start()
-    app.open_dashboard()
-    try:
-        yield app
-    finally:
-        app.stop()
 
 
 def start_device(home, web: WebApp, name: str, **firmware_options):

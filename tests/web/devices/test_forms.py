@@ -17,22 +17,11 @@ from fermentrack.web.devices.forms import (
 )
 from fermentrack.web.devices.models import Device
 
+from .form_data import add_form
+
 pytestmark = pytest.mark.django_db
 
-
-def device_data(**changes) -> dict:
-    data = {
-        "name": "fridge-2",
-        "connection": "tcp",
-        "host": "brewpi.local",
-        "port": "23",
-        "baud": "57600",
-        "dialect": "esp",
-        "log_interval_s": "30",
-        "temp_format": "C",
-    }
-    data.update(changes)
-    return data
+device_data = add_form
 
 
 def errors_of(form) -> dict:

@@ -15,6 +15,7 @@ from fermentrack.web.devices.models import Device
 from fermentrack.web.profiles.models import FermentationProfile
 
 from .conftest import reported_status
+from .form_data import add_form
 
 pytestmark = pytest.mark.django_db
 
@@ -406,21 +407,6 @@ def test_stopping_when_no_beer_runs_says_so(brewer_client, device):
 
 
 # -- add, edit, new token, delete ------------------------------------------------------------
-
-
-def add_form(**changes) -> dict:
-    data = {
-        "name": "fridge-2",
-        "connection": "tcp",
-        "host": "brewpi.local",
-        "port": "23",
-        "baud": "57600",
-        "dialect": "esp",
-        "log_interval_s": "30",
-        "temp_format": "C",
-    }
-    data.update(changes)
-    return data
 
 
 def test_adding_a_device_shows_its_token_once_and_stores_only_a_hash(brewer_client):

@@ -171,6 +171,14 @@ class WebApp(web_app.WebApp):
             ).split()[-1]  # the shell says how many objects it imported first
         )
 
+    def active_profile(self, device: str) -> int | None:
+        """The id of the profile the web app shows running on `device`."""
+        answer = self.manage_shell(
+            "from fermentrack.web.devices.models import Device\n"
+            f"print(Device.objects.get(name={device!r}).active_profile_id)"
+        ).split()[-1]
+        return None if answer == "None" else int(answer)
+
     def graph(self, device: str, start: int, end: int) -> dict:
         answer = httpx.get(
             f"{self.url}/api/devices/{device}/graph",

@@ -260,7 +260,7 @@ def test_a_controller_that_cannot_even_start_exits_non_zero_saying_why(home):
     assert "firmware 0.4.1 speaks the newer BrewPi protocol" in newer.stderr
 
 
-def test_a_profile_runs_through_its_end_and_hands_over_to_beer_constant(home, web):
+def test_a_profile_runs_through_its_end_hands_over_to_beer_constant_and_is_shown_done(home, web):
     firmware = Firmware(home, "prof").start()
     token = web.add_device("prof", firmware.url)
     controller = ControllerProcess(home, "prof", token, web.url, link=firmware.url).start()
@@ -296,6 +296,10 @@ def test_a_profile_runs_through_its_end_and_hands_over_to_beer_constant(home, we
             "the hand-over is annotated in the web app",
         )
         assert "Beer temp set to 21.0 by temperature profile" in texts, dump(texts)
+        assert eventually(
+            lambda: web.active_profile("prof") is None, 15, "the web app shows the profile done"
+        )
+        assert client.status("prof")["profile"] is None  # the controller fetched the new config
     finally:
         assert controller.stop() == 0
         firmware.stop()

@@ -20,19 +20,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fermentrack.brewpi.devices import (
-    TEMP_SENSOR_HARDWARE,
     DeviceDefinition,
-    DeviceHardware,
 )
-from fermentrack.brewpi.errors import ProtocolError
 from fermentrack.brewpi.log_messages import InfoId, LogMessage, expand_log_message
 from fermentrack.brewpi.messages import (
     ConstantsReport,
@@ -43,26 +37,17 @@ from fermentrack.brewpi.messages import (
     VersionInfo,
 )
 from fermentrack.brewpi.settings import (
-    CONSTANTS_FIELDS,
-    SETTINGS_FIELDS,
-    VARIABLES_FIELDS,
     ControlConstants,
     ControlSettings,
     ControlVariables,
-    Field,
     Mode,
-    ValueKind,
-    parse_field,
 )
 from fermentrack.brewpi.temperature import (
-    ONE_DEGREE,
     Dialect,
     TempFormat,
-    diff_to_degrees,
-    fixed_to_float,
-    temp_from_degrees,
     temp_to_degrees,
 )
+from fermentrack.controller.device_config import DeviceConfig
 from fermentrack.controller.outbox import Outbox
 from fermentrack.controller.profile_runner import Profile, ProfileRunner
 from fermentrack.controller.session import (
@@ -72,9 +57,17 @@ from fermentrack.controller.session import (
     LinkLost,
     LinkUrlError,
 )
-from fermentrack.controller.socket_server import CommandFailed, SocketServer
+from fermentrack.controller.socket_server import SocketServer
 from fermentrack.controller.uploader import Uploader
 from fermentrack.controller.web_api import WebApi, WebRejected, WebUnavailable
+from fermentrack.controller.web_commands import WebCommands
+from fermentrack.controller.web_values import (
+    BOARD_NAMES,
+    MODE_WORDS,
+    clean_text,
+    degrees_between,
+    web_temperature,
+)
 
 log = logging.getLogger(__name__)
 
@@ -85,31 +78,9 @@ SILENT_INTERVALS = 3  # no temperatures for this many log intervals: the firmwar
 RECONNECT_FIRST_S = 1.0
 RECONNECT_MAX_S = 60.0
 CONFIG_RETRY_MAX_S = 60.0
-COMMAND_TIMEOUT_S = 1.5  # a firmware round trip for a web request; the answer is due in 2 s
 POLL_TIMEOUT_S = 5.0
 FIRMWARE_ANNOTATIONS_PER_MINUTE = 30  # a firmware flooding D: lines must not flood the graph
-WEB_TEMPERATURES = (-60.0, 150.0)  # what the web app accepts (interfaces.md §1)
 MAX_ANNOTATION_CHARS = 500
-MODE_WORDS = {
-    Mode.OFF: "off",
-    Mode.FRIDGE_CONSTANT: "fridge_constant",
-    Mode.BEER_CONSTANT: "beer_constant",
-    Mode.BEER_PROFILE: "profile",
-    Mode.TEST: "test",
-}
-BOARD_NAMES = {
-    "s": "Arduino Uno",
-    "l": "Arduino Leonardo",
-    "m": "Arduino Mega",
-    "x": "Spark Core",
-    "y": "Particle Photon",
-    "e": "ESP8266",
-    "3": "ESP32",
-    "c": "ESP32-C3",
-    "2": "ESP32-S2",
-}
-DEVICE_KEYS = ("i", "c", "b", "f", "h", "p", "x", "d", "a", "j", "n", "r")
-READ_ONLY_DEVICE_KEYS = ("t", "v")  # in listings; ignored when a definition is applied
 
 
 class ControllerCannotStart(Exception):
@@ -118,129 +89,6 @@ class ControllerCannotStart(Exception):
 
 class _LinkChanged(Exception):
     """The config names another firmware link: reconnect there."""
-
-
-# -- the device's configuration --------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DeviceConfig:
-    """`GET /api/controller/config` (interfaces.md §1)."""
-
-    device: str
-    link: str
-    log_interval_s: int
-    temp_format: TempFormat
-    profile: Profile | None
-    config_version: int
-
-    @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> DeviceConfig:
-        """ValueError naming the field that is not as interfaces.md §1 says."""
-        if not isinstance(data, Mapping):
-            raise ValueError(f"config: expected an object, got {type(data).__name__}")
-
-        def whole(key: str, low: int) -> int:
-            value = data.get(key)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"config {key}: expected a whole number >= {low}, got {value!r}")
-            return value
-
-        device, link = data.get("device"), data.get("link")
-        if not isinstance(device, str) or not isinstance(link, str):
-            raise ValueError(f"config device and link: expected text, got {device!r}, {link!r}")
-        unit = data.get("temp_format")
-        if unit not in ("C", "F"):
-            raise ValueError(f'config temp_format: expected "C" or "F", got {unit!r}')
-        profile = data.get("profile")
-        return cls(
-            device=device,
-            link=link.strip(),
-            log_interval_s=whole("log_interval_s", 1),
-            temp_format=TempFormat(unit),
-            profile=None if profile is None else Profile.from_config(profile),
-            config_version=whole("config_version", 0),
-        )
-
-
-# -- values for the web app, in the device's unit --------------------------------------------
-
-
-def _web_temperature(temp: int, unit: TempFormat, decimals: int = 2) -> float | None:
-    """An internal temperature in degrees of `unit`; None when invalid or out of the web
-    app's range (a sensor's garbage must not refuse a whole batch)."""
-    degrees = temp_to_degrees(temp, unit)
-    if degrees is None or not WEB_TEMPERATURES[0] <= degrees <= WEB_TEMPERATURES[1]:
-        return None
-    return round(degrees, decimals)
-
-
-def _field_json(spec: Field, value: Any, unit: TempFormat) -> Any:
-    kind = spec.kind
-    if kind is ValueKind.TEMPERATURE:
-        degrees = temp_to_degrees(value, unit)
-        return None if degrees is None else round(degrees, 2)
-    if kind is ValueKind.DIFFERENCE:
-        return round(diff_to_degrees(value, unit), 3)
-    if kind is ValueKind.FIXED_POINT:
-        return round(fixed_to_float(value), 3)
-    if kind is ValueKind.BOOL:
-        return bool(value)
-    if kind in (ValueKind.MODE, ValueKind.FORMAT):
-        return str(value.value if hasattr(value, "value") else value)
-    return int(value)
-
-
-def record_json(record: Any, table: tuple[Field, ...], unit: TempFormat) -> dict[str, Any]:
-    """Settings, constants or variables under their protocol keys, temperatures in `unit`."""
-    return {spec.key: _field_json(spec, getattr(record, spec.attr), unit) for spec in table}
-
-
-def device_json(defn: DeviceDefinition, unit: TempFormat) -> dict[str, Any]:
-    """A device definition under its protocol keys (§7.2), as `apply_device` takes it back;
-    the sensor value `v` and calibration `j` in degrees of `unit`."""
-    hardware = int(defn.hardware)
-    out: dict[str, Any] = {"i": defn.slot, "t": int(defn.device_type), "c": defn.chamber}
-    out |= {"b": defn.beer, "f": int(defn.function), "h": hardware}
-    out |= {"d": int(bool(defn.deactivated)), "p": defn.pin}
-    if defn.value is not None:
-        if defn.reads_temperature:
-            out["v"] = _web_temperature(int(defn.value), unit, 3)
-        else:
-            out["v"] = int(bool(defn.value))
-    if hardware == DeviceHardware.PIN:
-        out["x"] = int(bool(defn.invert))
-    if defn.address:
-        out["a"] = defn.address
-    if hardware in TEMP_SENSOR_HARDWARE:
-        out["j"] = round(diff_to_degrees(defn.calibration, unit), 3)
-    if defn.alias:
-        out["r"] = defn.alias
-    if hardware == DeviceHardware.TPLINK_PLUG:
-        out["n"] = defn.child_id
-    return out
-
-
-def _clean_text(text: str, limit: int) -> str:
-    """Text the web app takes: no NUL, at most `limit` characters."""
-    text = text.replace("\x00", "")
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _degrees_between(value: float, from_unit: TempFormat, to_unit: TempFormat) -> float:
-    if from_unit is to_unit:
-        return value
-    return round(temp_to_degrees(temp_from_degrees(value, from_unit), to_unit) or 0.0, 3)
-
-
-def _difference_between(value: float, from_unit: TempFormat, to_unit: TempFormat) -> float:
-    if from_unit is to_unit:
-        return value
-    internal = value * ONE_DEGREE * (5 / 9 if from_unit is TempFormat.FAHRENHEIT else 1)
-    return round(diff_to_degrees(round(internal), to_unit), 3)
-
-
-_CONSTANT_FIELDS = {spec.key: spec for spec in CONSTANTS_FIELDS}
 
 
 class Controller:
@@ -260,11 +108,12 @@ class Controller:
         self.api = api
         self.outbox = outbox
         self.uploader = Uploader(outbox, api)
-        self.server = SocketServer(socket_path, self)
+        self.server = SocketServer(socket_path, WebCommands(self))
         self.config: DeviceConfig | None = None
         self.environment_link = link
         self.startup_delay_s = startup_delay_s
         self.profile_runner = ProfileRunner()
+        self.profile_finished: Profile | None = None  # until the web app stops sending it
         # The firmware as last read.
         self.session: FirmwareSession | None = None
         self.version: VersionInfo | None = None
@@ -385,7 +234,11 @@ class Controller:
         with contextlib.suppress(WebUnavailable, WebRejected, TimeoutError):
             await asyncio.wait_for(self.api.post_status(status), 1.0)
 
-    def _spawn(self, coroutine, name: str) -> None:
+    def report_status_soon(self) -> None:
+        """Post the status now rather than at the next poll."""
+        self._status_due.set()
+
+    def spawn(self, coroutine, name: str) -> None:
         task = asyncio.create_task(coroutine, name=name)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -437,6 +290,8 @@ class Controller:
             "no profile" if config.profile is None else f"profile {config.profile.id}",
         )
         self.profile_runner = ProfileRunner(config.profile, config.temp_format.value)
+        if config.profile != self.profile_finished:
+            self.profile_finished = None
         if self.link != self._current_url:
             self._link_changed.set()
         if old is None or old.log_interval_s != config.log_interval_s:
@@ -444,7 +299,7 @@ class Controller:
         if old is None or old.profile != config.profile:
             self._profile_due.set()
         if self.connected and (old is None or old.temp_format is not config.temp_format):
-            self._spawn(self._match_unit_logged(), "match unit")
+            self.spawn(self._match_unit_logged(), "match unit")
 
     # -- the firmware link ------------------------------------------------------------------
 
@@ -497,9 +352,9 @@ class Controller:
     async def _converse(self, session: FirmwareSession) -> None:
         """Read everything, then poll until the link is lost (raises why)."""
         self._last_temperatures_at = time.monotonic()
-        await self._read_everything(session, timeout=POLL_TIMEOUT_S)
+        await self.read_everything(session, timeout=POLL_TIMEOUT_S)
         self._note_connected(session)
-        await self._match_unit(session)
+        await self.match_unit(session)
         polls = [
             asyncio.create_task(self._poll_temperatures(session), name="poll t"),
             asyncio.create_task(self._poll(session, LCD_POLL_S, self._read_lcd), name="poll l"),
@@ -539,7 +394,7 @@ class Controller:
             lost.cancel()
             changed.cancel()
 
-    async def _read_everything(self, session: FirmwareSession, timeout: float) -> None:
+    async def read_everything(self, session: FirmwareSession, timeout: float) -> None:
         """`s c v l d`, as the scripts do after connecting (brewpi-protocol §9)."""
         self.settings = (
             await session.request("s", expect=SettingsReport, timeout=timeout)
@@ -587,7 +442,7 @@ class Controller:
             except LinkLost:
                 return
 
-    async def _match_unit(self, session: FirmwareSession) -> None:
+    async def match_unit(self, session: FirmwareSession) -> None:
         """The firmware prints in the device's unit, as the web app shows it (FT-script does
         the same when a `C:` disagrees with its database)."""
         if self.config is None or self.constants is None:
@@ -599,12 +454,23 @@ class Controller:
         self.settings, self.constants = settings.settings, constants.constants
         self.annotate(f"Set the firmware's temperature unit to °{wanted.value}, the device's")
 
+    async def read_again(self) -> None:
+        """Read everything again (after the firmware reset its EEPROM), logging a failure."""
+        session = self.session
+        if session is None:
+            return
+        try:
+            await self.read_everything(session, timeout=POLL_TIMEOUT_S)
+            await self.match_unit(session)
+        except (LinkLost, FirmwareTimeout) as error:
+            log.warning("could not read the firmware after its reset: %s", error)
+
     async def _match_unit_logged(self) -> None:
         session = self.session
         if session is None:
             return
         try:
-            await self._match_unit(session)
+            await self.match_unit(session)
         except (LinkLost, FirmwareTimeout) as error:
             log.warning("could not set the firmware's unit: %s", error)
 
@@ -627,7 +493,7 @@ class Controller:
         log.info("connected to %s", session.url)
 
     def _note_lost(self, reason: str) -> None:
-        reason = _clean_text(reason, MAX_ANNOTATION_CHARS - 40)
+        reason = clean_text(reason, MAX_ANNOTATION_CHARS - 40)
         self.last_error = reason
         self._status_due.set()
         if self.lost_at is not None:
@@ -660,13 +526,13 @@ class Controller:
             "point",
             {
                 "ts": ts,
-                "beer_temp": _web_temperature(report.beer_temp, unit),
-                "beer_set": _web_temperature(report.beer_set, unit),
-                "fridge_temp": _web_temperature(report.fridge_temp, unit),
-                "fridge_set": _web_temperature(report.fridge_set, unit),
+                "beer_temp": web_temperature(report.beer_temp, unit),
+                "beer_set": web_temperature(report.beer_set, unit),
+                "fridge_temp": web_temperature(report.fridge_temp, unit),
+                "fridge_set": web_temperature(report.fridge_set, unit),
                 "room_temp": None
                 if report.room_temp is None
-                else _web_temperature(report.room_temp, unit),
+                else web_temperature(report.room_temp, unit),
                 "state": state,
                 "temp_format": unit.value,
             },
@@ -683,7 +549,7 @@ class Controller:
 
     def annotate(self, text: str, *, source: str = "controller") -> None:
         """An annotation on the device's graph, now."""
-        text = _clean_text(text.strip(), MAX_ANNOTATION_CHARS)
+        text = clean_text(text.strip(), MAX_ANNOTATION_CHARS)
         if not text:
             return
         if source == "firmware" and not self._annotation_allowed():
@@ -732,17 +598,17 @@ class Controller:
         record, settings = self.record, self.settings
         beer_set = fridge_set = None
         if record is not None:
-            beer_set = _web_temperature(record.beer_set, unit)
-            fridge_set = _web_temperature(record.fridge_set, unit)
+            beer_set = web_temperature(record.beer_set, unit)
+            fridge_set = web_temperature(record.fridge_set, unit)
         elif settings is not None:
-            beer_set = _web_temperature(settings.beer_set, unit)
-            fridge_set = _web_temperature(settings.fridge_set, unit)
+            beer_set = web_temperature(settings.beer_set, unit)
+            fridge_set = web_temperature(settings.fridge_set, unit)
         version = self.version
         firmware = None
         if version is not None:
             firmware = {
-                "version": _clean_text(version.version, 64),
-                "board": _clean_text(BOARD_NAMES.get(version.board, version.board), 64),
+                "version": clean_text(version.version, 64),
+                "board": clean_text(BOARD_NAMES.get(version.board, version.board), 64),
                 "dialect": self.dialect.value if self.dialect else None,
             }
         state = record.state if record is not None and 0 <= record.state <= 9 else None
@@ -756,9 +622,12 @@ class Controller:
             "mode": MODE_WORDS.get(settings.mode) if settings else None,
             "beer_set": beer_set,
             "fridge_set": fridge_set,
-            "lcd": [_clean_text(line, 40) for line in self.lcd[:4]],
+            "lcd": [clean_text(line, 40) for line in self.lcd[:4]],
             "state": state,
-            "last_error": None if last_error is None else _clean_text(last_error, 500),
+            "last_error": None if last_error is None else clean_text(last_error, 500),
+            "profile_finished": None
+            if self.profile_finished is None
+            else {"id": self.profile_finished.id, "started_at": self.profile_finished.started_at},
         }
 
     async def _report_status(self) -> None:
@@ -807,282 +676,41 @@ class Controller:
         current = temp_to_degrees(settings.beer_set, self.unit)
         if self.profile_runner.profile is None:
             values: dict[str, Any] = {"mode": Mode.BEER_CONSTANT.value}
-            await self._apply_settings(session, values, timeout=POLL_TIMEOUT_S)
+            await self.apply_settings(session, values, timeout=POLL_TIMEOUT_S)
             held = "its last setting" if current is None else f"{current:.1f} °{self.unit.value}"
             self.annotate(f"No profile is active for this device; holding {held}")
             return
         step = self.profile_runner.step(time.time(), current)
         if step.settings:
-            await self._apply_settings(session, step.settings, timeout=POLL_TIMEOUT_S)
+            await self.apply_settings(session, step.settings, timeout=POLL_TIMEOUT_S)
             log.info("profile step: %s", step.settings)
-        if step.annotation:
+        if step.finished:
+            self.note_profile_finished(step.annotation)
+        elif step.annotation:
             self.annotate(step.annotation)
+
+    def note_profile_finished(self, annotation: str | None) -> None:
+        """The profile handed over to beer constant: annotate it, and tell the web app in the
+        status (`profile_finished`) so it shows the profile as done, not as running."""
+        self.profile_finished = self.profile_runner.profile
+        if annotation:
+            self.annotate(annotation)
+        self._status_due.set()
 
     # -- talking to the firmware for the web app ----------------------------------------------
 
-    def _connected_session(self) -> FirmwareSession:
-        session = self.session
-        if session is None or not session.connected:
-            why = f" ({self.last_error})" if self.last_error else ""
-            raise CommandFailed(f"firmware not connected{why}")
-        return session
-
-    async def _apply_settings(
+    async def apply_settings(
         self, session: FirmwareSession, values: dict[str, Any], *, timeout: float
     ) -> tuple[ControlSettings, ControlConstants]:
         """`j{...}` with temperatures given in the device's unit; the firmware's echo."""
         wire = dict(values)
         for key in ("beerSet", "fridgeSet"):
             if isinstance(wire.get(key), int | float):
-                wire[key] = _degrees_between(wire[key], self.unit, self.firmware_unit)
+                wire[key] = degrees_between(wire[key], self.unit, self.firmware_unit)
         settings, constants = await session.apply_settings(wire, timeout=timeout)
         self.settings, self.constants = settings.settings, constants.constants
         self._status_due.set()
         return self.settings, self.constants
-
-    @contextlib.asynccontextmanager
-    async def _firmware_errors(self):
-        try:
-            yield
-        except FirmwareTimeout as error:
-            raise CommandFailed(f"the firmware did not answer: {error}") from None
-        except LinkLost as error:
-            raise CommandFailed(f"firmware not connected: {error}") from None
-
-    # -- the commands of interfaces.md §2 -----------------------------------------------------
-
-    async def status(self) -> dict:
-        """The status of §1, the last settings, constants and variables, and how the
-        controller itself is doing (link, outbox, profile)."""
-        unit = self.unit
-        profile = self.profile_runner.profile
-        return self.status_report() | {
-            "settings": None
-            if self.settings is None
-            else record_json(self.settings, SETTINGS_FIELDS, unit),
-            "constants": None
-            if self.constants is None
-            else record_json(self.constants, CONSTANTS_FIELDS, unit),
-            "variables": None
-            if self.variables is None
-            else record_json(self.variables, VARIABLES_FIELDS, unit),
-            "temp_format": unit.value,
-            "link": self.link,
-            "log_interval_s": self.log_interval_s,
-            "config_version": None if self.config is None else self.config.config_version,
-            "profile": None
-            if profile is None
-            else {
-                "id": profile.id,
-                "started_at": profile.started_at,
-                "beer_setting_now": self.profile_runner.setting_now(time.time()),
-            },
-            "points_logged": self.points_logged,
-            "annotations_logged": self.annotations_logged,
-            "outbox_backlog": self.uploader.backlog,
-            "web_error": self.uploader.last_error,
-        }
-
-    async def set_mode(self, mode: str, temperature: float | None) -> dict:
-        session = self._connected_session()
-        annotation = None
-        if mode == "off":
-            values: dict[str, Any] = {"mode": Mode.OFF.value}
-        elif mode == "beer_constant":
-            values = {"mode": Mode.BEER_CONSTANT.value, "beerSet": temperature}
-        elif mode == "fridge_constant":
-            values = {"mode": Mode.FRIDGE_CONSTANT.value, "fridgeSet": temperature}
-        else:
-            if self.config is None:
-                raise CommandFailed(
-                    "the web app has not sent this device's configuration yet, so its profile "
-                    "is unknown"
-                )
-            profile = self.config.profile
-            if profile is None:
-                raise CommandFailed("no profile is active for this device: start one first")
-            step = self.profile_runner.step(time.time(), None)
-            if step.finished:
-                values, annotation = dict(step.settings or {}), step.annotation
-            else:
-                values = {"mode": Mode.BEER_PROFILE.value}
-                if step.settings:
-                    values |= step.settings
-        async with self._firmware_errors():
-            settings, _ = await self._apply_settings(session, values, timeout=COMMAND_TIMEOUT_S)
-        if settings.mode.value != values["mode"]:
-            raise CommandFailed(
-                f"the firmware answered mode {settings.mode.value!r} instead of {values['mode']!r}"
-            )
-        if annotation:
-            self.annotate(annotation)
-        unit = self.unit
-        return {
-            "mode": MODE_WORDS.get(settings.mode),
-            "beer_set": _web_temperature(settings.beer_set, unit),
-            "fridge_set": _web_temperature(settings.fridge_set, unit),
-            "settings": record_json(settings, SETTINGS_FIELDS, unit),
-        }
-
-    async def set_constants(self, constants: dict[str, Any]) -> dict:
-        session = self._connected_session()
-        values = self._constants_for_firmware(constants, session)
-        async with self._firmware_errors():
-            _, echoed = await self._apply_settings(session, values, timeout=COMMAND_TIMEOUT_S)
-        return {"constants": record_json(echoed, CONSTANTS_FIELDS, self.unit)}
-
-    def _constants_for_firmware(self, constants: dict[str, Any], session) -> dict[str, Any]:
-        """Check the constants and express them in the firmware's unit (CommandFailed)."""
-        values: dict[str, Any] = {}
-        unit, firmware_unit = self.unit, self.firmware_unit
-        for key, value in constants.items():
-            spec = _CONSTANT_FIELDS.get(key)
-            if spec is None:
-                known = ", ".join(_CONSTANT_FIELDS)
-                raise CommandFailed(f"unknown constant {key!r}: expected one of {known}")
-            kind = spec.kind
-            if kind is ValueKind.FORMAT:
-                if value != unit.value:
-                    raise CommandFailed(
-                        f"tempFormat follows the device's unit (°{unit.value}): change the "
-                        "unit in the device's settings instead"
-                    )
-                values[key] = value
-                continue
-            if kind is ValueKind.BOOL:
-                if not isinstance(value, bool):
-                    raise CommandFailed(f"{key}: expected true or false, got {value!r}")
-                values[key] = value
-                continue
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise CommandFailed(f"{key}: expected a number, got {value!r}")
-            if not math.isfinite(value):
-                raise CommandFailed(f"{key}: expected a finite number, got {value!r}")
-            if kind in (ValueKind.SECONDS, ValueKind.FILTER):
-                if value != int(value):
-                    raise CommandFailed(f"{key}: expected a whole number, got {value!r}")
-                value = int(value)
-            elif kind is ValueKind.TEMPERATURE:
-                value = _degrees_between(value, unit, firmware_unit)
-            elif kind is ValueKind.DIFFERENCE:
-                value = _difference_between(value, unit, firmware_unit)
-            try:
-                parse_field(spec, value, firmware_unit, session.dialect)
-            except ProtocolError as error:
-                raise CommandFailed(str(error)) from None
-            values[key] = value
-        return values
-
-    async def refresh(self) -> dict:
-        session = self._connected_session()
-        async with self._firmware_errors():
-            await self._read_everything(session, timeout=COMMAND_TIMEOUT_S / 3)
-        unit = self.unit
-        return {
-            "settings": record_json(self.settings, SETTINGS_FIELDS, unit),
-            "constants": record_json(self.constants, CONSTANTS_FIELDS, unit),
-            "variables": record_json(self.variables, VARIABLES_FIELDS, unit),
-            "lcd": list(self.lcd),
-            "devices": [device_json(defn, unit) for defn in self.devices],
-        }
-
-    async def list_devices(self) -> dict:
-        session = self._connected_session()
-        async with self._firmware_errors():
-            self.devices = (await session.list_devices(timeout=COMMAND_TIMEOUT_S)).devices
-        return {"devices": [device_json(defn, self.unit) for defn in self.devices]}
-
-    async def scan_hardware(self) -> dict:
-        session = self._connected_session()
-        async with self._firmware_errors():
-            report = await session.scan_hardware(timeout=COMMAND_TIMEOUT_S)
-        return {"hardware": [device_json(defn, self.unit) for defn in report.devices]}
-
-    async def apply_device(self, definition: dict[str, Any]) -> dict:
-        """Install or change one device; the firmware's reasons for refusing it, in words."""
-        session = self._connected_session()
-        args = self._definition_for_firmware(definition)
-        async with self._firmware_errors():
-            report, errors = await session.apply_device(args, timeout=COMMAND_TIMEOUT_S)
-        texts = [expand_log_message(error) for error in errors]
-        if texts:
-            log.warning("the firmware refused device %s: %s", args, "; ".join(texts))
-        else:
-            self.annotate(f"Device in slot {report.device.slot} set up from the web app")
-        return {"definition": device_json(report.device, self.unit), "errors": texts}
-
-    def _definition_for_firmware(self, definition: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(definition) - set(DEVICE_KEYS) - set(READ_ONLY_DEVICE_KEYS))
-        if unknown:
-            raise CommandFailed(
-                f"definition: unknown key {unknown[0]!r}: expected {', '.join(DEVICE_KEYS)} "
-                "(brewpi-protocol §7.2)"
-            )
-        if "i" not in definition:
-            raise CommandFailed("definition: 'i' (the slot) is required")
-        args: dict[str, Any] = {}
-        for key in DEVICE_KEYS:
-            if key not in definition:
-                continue
-            value = definition[key]
-            if key in ("a", "r"):
-                if not isinstance(value, str) or len(value) > 64:
-                    raise CommandFailed(f"definition {key!r}: expected text, got {value!r}")
-                args[key] = value
-            elif key in ("x", "d"):
-                if value not in (0, 1) or (not isinstance(value, bool | int)):
-                    raise CommandFailed(f"definition {key!r}: expected 0, 1, true or false")
-                args[key] = int(value)
-            elif key == "j":
-                if isinstance(value, bool) or not isinstance(value, int | float):
-                    raise CommandFailed(f"definition 'j': expected a number, got {value!r}")
-                args[key] = _difference_between(float(value), self.unit, self.firmware_unit)
-            else:
-                if isinstance(value, bool) or not isinstance(value, int):
-                    raise CommandFailed(
-                        f"definition {key!r}: expected a whole number, got {value!r}"
-                    )
-                if not -(2**31) <= value < 2**31:
-                    raise CommandFailed(f"definition {key!r}: {value} is out of range")
-                args[key] = value
-        return args
-
-    async def reset_eeprom(self) -> dict:
-        session = self._connected_session()
-        async with self._firmware_errors():
-            await session.reset_eeprom(timeout=COMMAND_TIMEOUT_S / 2)
-            settings = await session.request("s", expect=SettingsReport, timeout=0.5)
-            constants = await session.request("c", expect=ConstantsReport, timeout=0.5)
-        self.settings, self.constants = settings.settings, constants.constants
-        self.annotate("Firmware reset to its defaults (EEPROM) from the web app")
-        self._status_due.set()
-        self._spawn(self._after_reset(), "after reset")
-        unit = self.unit
-        return {
-            "settings": record_json(self.settings, SETTINGS_FIELDS, unit),
-            "constants": record_json(self.constants, CONSTANTS_FIELDS, unit),
-        }
-
-    async def _after_reset(self) -> None:
-        session = self.session
-        if session is None:
-            return
-        try:
-            await self._read_everything(session, timeout=POLL_TIMEOUT_S)
-            await self._match_unit(session)
-        except (LinkLost, FirmwareTimeout) as error:
-            log.warning("could not read the firmware after its reset: %s", error)
-
-    async def reload_config(self) -> dict:
-        try:
-            config = await self.fetch_config()
-        except WebUnavailable as error:
-            raise CommandFailed(f"the web app did not answer: {error}") from None
-        except WebRejected as error:
-            raise CommandFailed(f"the web app refused: {error}") from None
-        except ValueError as error:
-            raise CommandFailed(f"the web app's config is not usable: {error}") from None
-        return {"config_version": config.config_version}
 
 
 def _is_unsupported(error: FirmwareRefused) -> bool:

@@ -323,6 +323,47 @@ def test_a_status_with_a_bad_field_is_refused_and_not_kept(controller, device):
     assert device.status == {} and device.last_seen_at is None
 
 
+def running_profile(device, started_at: int) -> FermentationProfile:
+    profile = FermentationProfile.objects.create(name="Ale", temp_format="C")
+    ProfilePoint.objects.create(profile=profile, offset_s=0, temperature=18.0)
+    device.active_profile = profile
+    device.profile_started_at = datetime.fromtimestamp(started_at + 0.4, UTC)
+    device.save()
+    return profile
+
+
+def test_a_status_saying_the_profile_finished_ends_it_and_tells_the_controller(controller, device):
+    profile = running_profile(device, T0)
+
+    answer = controller.post(
+        "status", {**STATUS, "profile_finished": {"id": profile.pk, "started_at": T0}}
+    )
+
+    assert answer.json() == {"config_version": 2}
+    device.refresh_from_db()
+    assert device.active_profile is None and device.profile_started_at is None
+    assert controller.get("config").json()["profile"] is None
+
+
+def test_a_finished_run_does_not_end_the_same_profile_started_again_since(controller, device):
+    profile = running_profile(device, T0 + 600)
+
+    answer = controller.post(
+        "status", {**STATUS, "profile_finished": {"id": profile.pk, "started_at": T0}}
+    )
+
+    assert answer.json() == {"config_version": 1}
+    device.refresh_from_db()
+    assert device.active_profile == profile
+
+
+def test_a_status_naming_a_finished_profile_badly_is_refused(controller, device):
+    response = controller.post("status", {**STATUS, "profile_finished": {"id": "x"}})
+
+    assert response.status_code == 400
+    assert "profile_finished.id" in response.json()["detail"]
+
+
 # -- config ------------------------------------------------------------------------------------
 
 

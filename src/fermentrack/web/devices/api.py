@@ -8,6 +8,7 @@ the field and what was expected. A batch is stored all or nothing.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from django.conf import settings
@@ -303,6 +304,11 @@ class FirmwareIn(BodyIn):
     dialect: _text(8, "a dialect") = None
 
 
+class ProfileRefIn(BodyIn):
+    id: Annotated[int, Field(strict=True, ge=1), _expect("a profile id")]
+    started_at: UnixTime
+
+
 class StatusIn(BodyIn):
     ts: UnixTime
     connected: Annotated[bool, Field(strict=True), _expect("true or false")]
@@ -317,6 +323,7 @@ class StatusIn(BodyIn):
     ] = Field(default_factory=list, max_length=4)
     state: StateNumber = None
     last_error: _text(500, "a message") = None
+    profile_finished: ProfileRefIn | None = None
 
 
 class StatusOut(Schema):
@@ -331,7 +338,24 @@ def status(request, payload: StatusIn):
     device: Device = request.auth
     # update() touches only these columns, so a config change made meanwhile is kept.
     Device.objects.filter(pk=device.pk).update(
-        status=payload.model_dump(mode="json"), last_seen_at=timezone.now()
+        status=payload.model_dump(mode="json", exclude={"profile_finished"}),
+        last_seen_at=timezone.now(),
     )
+    if payload.profile_finished is not None:
+        _end_finished_profile(device, payload.profile_finished)
     device.refresh_from_db(fields=["config_version"])
     return {"config_version": device.config_version}
+
+
+def _end_finished_profile(device: Device, finished: ProfileRefIn) -> None:
+    """The controller handed the profile over to beer constant: it is no longer running. Only
+    the run the controller names ends; a profile started since then keeps running."""
+    started = datetime.fromtimestamp(finished.started_at, tz=UTC)  # the config's whole second
+    ended = Device.objects.filter(
+        pk=device.pk,
+        active_profile_id=finished.id,
+        profile_started_at__gte=started,
+        profile_started_at__lt=started + timedelta(seconds=1),
+    ).update(active_profile=None, profile_started_at=None)
+    if ended:
+        device.bump_config_version()

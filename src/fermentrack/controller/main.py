@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import sys
 
 from fermentrack import config
 
@@ -52,16 +51,7 @@ def run_controller(name: str) -> int:
     run_dir = config.run_dir()
     run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     delay = None if startup_delay < 0 else float(startup_delay)
-    _skip_httpx_command_line()
     return asyncio.run(_run(name, token, api_url, link, delay))
-
-
-def _skip_httpx_command_line() -> None:
-    """httpx imports its command-line tool whenever rich and click are installed (as they are
-    in a development venv): some 5 MB of modules a controller never uses, one of twenty on a
-    Pi. A None entry makes that import fail, which httpx expects and handles."""
-    if "httpx" not in sys.modules:
-        sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 
 async def _run(
@@ -71,9 +61,6 @@ async def _run(
     from fermentrack.controller.outbox import Outbox
     from fermentrack.controller.web_api import WebApi
 
-    # A line per request to the web app would bury the log; failures are logged by us.
-    for noisy in ("httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

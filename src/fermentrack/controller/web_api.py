@@ -1,23 +1,22 @@
 """The controller's HTTP client to the web app (interfaces.md §1): config, points, annotations,
 status.
 
-One connection pool per controller, the device token on every request, and a bound on every
-call as a whole, so the controller never waits on the web app for longer than a poll. Failures
-come in two kinds: WebUnavailable (try again later) and WebRejected (the request itself is
-wrong, and sending it again will not help).
+One kept-alive connection per controller (controller/http11.py), the device token on every
+request, and a bound on every call as a whole, so the controller never waits on the web app for
+longer than a poll. Failures come in two kinds: WebUnavailable (try again later) and WebRejected
+(the request itself is wrong, and sending it again will not help).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Any
 
-import httpx
+from fermentrack.controller.http11 import HttpClient, HttpError, Response
 
 log = logging.getLogger(__name__)
-# httpx logs every request at INFO: a line per poll, forever. Failures are logged here instead.
-logging.getLogger("httpx").setLevel(logging.WARNING)
 
 DEFAULT_TIMEOUT_S = 5.0
 
@@ -50,12 +49,9 @@ class WebApi:
             raise ValueError(f"web app timeout {timeout!r}: expected a number of seconds above 0")
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self._client = httpx.AsyncClient(
-            base_url=self.base_url,
-            headers={"Authorization": f"Bearer {token}", "User-Agent": "fermentrack-controller"},
-            timeout=timeout,
-            # Requests go one at a time; one kept-alive connection serves them all.
-            limits=httpx.Limits(max_connections=2, max_keepalive_connections=1),
+        self._http = HttpClient(
+            self.base_url,
+            {"Authorization": f"Bearer {token}", "Accept": "application/json"},
         )
 
     async def get_config(self) -> dict:
@@ -76,7 +72,7 @@ class WebApi:
         return await self._request("POST", "/api/controller/status", status)
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._http.aclose()
 
     async def __aenter__(self) -> WebApi:
         return self
@@ -86,23 +82,23 @@ class WebApi:
 
     async def _request(self, method: str, path: str, body: Any = None) -> dict:
         what = f"{method} {self.base_url}{path}"
+        content = None
+        if body is not None:  # ValueError for NaN or infinity: JSON cannot carry them
+            text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+            content = text.encode()
         try:
-            # httpx bounds each phase (connect, write, read); this bounds the call as a whole.
-            async with asyncio.timeout(self.timeout):
-                response = await self._client.request(method, path, json=body)
+            async with asyncio.timeout(self.timeout):  # connecting, sending, reading: all of it
+                response = await self._http.request(method, path, content, "application/json")
         except TimeoutError:
             raise WebUnavailable(f"{what}: no answer within {self.timeout:g} s") from None
-        except httpx.RequestError as error:
-            raise WebUnavailable(f"{what}: {_describe(error)}") from None
-        status = response.status_code
+        except HttpError as error:
+            raise WebUnavailable(f"{what}: {error}") from None
+        status = response.status
         if status == 429 or status >= 500:
             raise WebUnavailable(f"{what}: HTTP {status}: {_detail(response)}")
         if not 200 <= status < 300:
             raise WebRejected(status, _detail(response))
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = None
+        answer = _json(response)
         if not isinstance(answer, dict):
             # A proxy or a captive portal, not our web app: nothing was stored for sure.
             raise WebUnavailable(f"{what}: HTTP {status} but the answer is not a JSON object")
@@ -110,19 +106,18 @@ class WebApi:
         return answer
 
 
-def _detail(response: httpx.Response) -> str:
-    """The web app's own reason (`detail` of its error answers), else the status in words."""
+def _json(response: Response) -> Any:
     try:
-        answer = response.json()
-    except ValueError:
-        answer = None
+        return json.loads(response.body)
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested beyond reason
+        return None
+
+
+def _detail(response: Response) -> str:
+    """The web app's own reason (`detail` of its error answers), else the status in words."""
+    answer = _json(response)
     if isinstance(answer, dict) and isinstance(answer.get("detail"), str):
         return answer["detail"]
-    if response.is_redirect:
-        return f"redirected to {response.headers.get('location', '?')}: check the web app URL"
-    return f"{response.status_code} {response.reason_phrase}".strip()
-
-
-def _describe(error: httpx.RequestError) -> str:
-    text = str(error) or type(error).__name__
-    return text if type(error).__name__ in text else f"{type(error).__name__}: {text}"
+    if response.status in (301, 302, 303, 307, 308) and "location" in response.headers:
+        return f"redirected to {response.headers['location']}: check the web app URL"
+    return f"{response.status} {response.reason}".strip()

@@ -11,6 +11,16 @@ from pathlib import Path
 DEFAULT_HOME = "./fermentrack-home"
 
 
+STACK_VERBS = {
+    "start": "start circusd and every service (migrates and collects static files first)",
+    "stop": "stop circusd and all its processes",
+    "status": "one '<watcher>: <state>' line per watcher",
+    "startifstopped": "start circusd only when it is not running (what cron runs)",
+    "add2cron": "add the @reboot and */10 entries to your crontab, if missing",
+    "quickstart": "set up an admin, a simulated chamber and a beer when missing, then start",
+}
+
+
 def home_folder() -> Path:
     """FERMENTRACK_HOME, where all state lives (ARCHITECTURE.md, 'Where state lives')."""
     return Path(os.environ.get("FERMENTRACK_HOME", DEFAULT_HOME)).resolve()
@@ -139,6 +149,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="temperature unit (default: the brewery's)",
     )
 
+    for verb, text in STACK_VERBS.items():
+        verbs.add_parser(verb, help=text)
+    nginx = verbs.add_parser("nginx-site", help="print a site for the system's nginx")
+    nginx.add_argument("--port", type=int, default=None, help="default FERMENTRACK_HTTP_PORT")
+    nginx.add_argument("--server-name", default="_", help="nginx server_name (default _)")
+    verbs.add_parser("systemd-unit", help="print a systemd unit (instead of add2cron)")
+
     manage = verbs.add_parser("manage", help="Django's manage.py with FERMENTRACK_HOME settings")
     manage.add_argument("arguments", nargs=argparse.REMAINDER)
     return parser
@@ -168,6 +185,10 @@ def main(argv: list[str] | None = None) -> int:
             from fermentrack.web.devices.command_line import run_device_add
 
             return run_device_add(args)
+        if args.verb in STACK_VERBS or args.verb in ("nginx-site", "systemd-unit"):
+            from fermentrack.procman.verbs import run_stack_verb
+
+            return run_stack_verb(args)
         if args.verb == "manage":
             from fermentrack.web.manage import run_manage
 

@@ -1,0 +1,77 @@
+"""The stack's verbs of the `fermentrack` command (interfaces.md §5)."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+from fermentrack import config
+from fermentrack.procman import cron, service_files, stack
+from fermentrack.procman.layout import Layout
+
+SYSTEMD_UNITS = "/etc/systemd/system"
+
+
+def run_stack_verb(args: argparse.Namespace) -> int:
+    layout = Layout()
+    verb = args.verb
+    try:
+        if verb == "start":
+            code = stack.start(layout)
+            if code == 0:
+                print(f"Fermentrack: open {web_address()}")
+            return code
+        if verb == "stop":
+            return stack.stop(layout)
+        if verb == "status":
+            return stack.status(layout)
+        if verb == "startifstopped":
+            return stack.start_if_stopped(layout)
+        if verb == "add2cron":
+            return add_to_cron(layout)
+        if verb == "quickstart":
+            return quickstart(layout)
+        if verb == "nginx-site":
+            print(
+                service_files.nginx_site(
+                    layout, listen_port=args.port, server_name=args.server_name
+                ),
+                end="",
+            )
+            return 0
+        if verb == "systemd-unit":
+            print(service_files.systemd_unit(layout), end="")
+            return 0
+    except stack.StackError as error:
+        print(f"fermentrack {verb}: {error}", file=sys.stderr)
+        return 1
+    raise AssertionError(f"unknown verb {verb}")
+
+
+def web_address() -> str:
+    host = config.env_text("FERMENTRACK_WEB_HOST", "127.0.0.1")
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    return f"http://{shown}:{config.web_port()}/"
+
+
+def add_to_cron(layout: Layout) -> int:
+    added = cron.add_to_cron(layout)
+    for line in added:
+        print(f"added to your crontab: {line}")
+    if not added:
+        print("your crontab already starts Fermentrack at boot and checks it every 10 minutes")
+    return 0
+
+
+def quickstart(layout: Layout) -> int:
+    """Prepare, create what a fresh install lacks (admin, chamber, beer), start."""
+    layout.make_folders()
+    stack.prepare_web_app()
+    done = subprocess.run([sys.executable, "-m", "fermentrack.cli", "manage", "quickstart"])
+    if done.returncode != 0:
+        return done.returncode
+    code = stack.start(layout)
+    if code == 0:
+        print(f"Fermentrack: open {web_address()}")
+    return code

@@ -1,0 +1,68 @@
+"""Which processes each device needs on this host, as the spawner's watcher specs: a controller
+(`dev-<name>`) for every active device, and our firmware (`fw-<name>`) for a simulated chamber,
+reached by its controller through a pseudo-terminal."""
+
+from __future__ import annotations
+
+import sys
+
+from fermentrack import config
+from fermentrack.procman.layout import Layout, controller_watcher, firmware_watcher
+from fermentrack.procman.spawner import WatcherSpec
+from fermentrack.web.devices.models import Device, hash_token
+
+CLI = ("-m", "fermentrack.cli")
+
+
+def _token_issuer(device_name: str):
+    """A new controller token each time the watcher is added; only its hash is kept, and the
+    controller finds the token in its environment (interfaces.md §1)."""
+
+    def issue() -> dict[str, str]:
+        token = Device(name=device_name).issue_token()
+        Device.objects.filter(name=device_name).update(token_hash=hash_token(token))
+        return {"FERMENTRACK_DEVICE_TOKEN": token}
+
+    return issue
+
+
+def device_watchers(device: Device, layout: Layout) -> list[WatcherSpec]:
+    controller_env = {"FERMENTRACK_API_URL": f"http://127.0.0.1:{config.web_port()}"}
+    specs = []
+    if device.simulated:
+        pty = layout.firmware_pty(device.name)
+        specs.append(
+            WatcherSpec(
+                name=firmware_watcher(device.name),
+                cmd=sys.executable,
+                args=(
+                    *CLI,
+                    "firmware",
+                    "--eeprom",
+                    str(config.firmware_dir() / device.name),
+                    "--pty",
+                    str(pty),
+                    "--dialect",
+                    device.dialect,
+                ),
+            )
+        )
+        controller_env["FERMENTRACK_DEVICE_LINK"] = f"serial://{pty}"
+        controller_env["FERMENTRACK_DEVICE_STARTUP_DELAY_S"] = "0"  # a pty is no Uno
+    specs.append(
+        WatcherSpec(
+            name=controller_watcher(device.name),
+            cmd=sys.executable,
+            args=(*CLI, "controller", device.name),
+            env=controller_env,
+            make_secrets=_token_issuer(device.name),
+        )
+    )
+    return specs
+
+
+def desired_watchers(layout: Layout) -> list[WatcherSpec]:
+    specs = []
+    for device in Device.objects.filter(active=True).order_by("name"):
+        specs += device_watchers(device, layout)
+    return specs

@@ -1,0 +1,183 @@
+"""A whole Fermentrack stack in a temporary FERMENTRACK_HOME, started with the real commands:
+circusd, gunicorn, the spawner, controllers and firmware processes, as a brewery runs them."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+FERMENTRACK = [sys.executable, "-m", "fermentrack.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def eventually(check: Callable[[], Any], timeout: float, what: str, every: float = 0.25) -> Any:
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+        except Exception as error:  # the thing checked may not be up yet
+            result, last_error = None, error
+        if result:
+            return result
+        time.sleep(every)
+    raise AssertionError(f"{what}: not within {timeout} s (last error: {last_error!r})")
+
+
+class Stack:
+    """One home, its stack driven through the `fermentrack` command."""
+
+    def __init__(self, home: Path, **environment: str) -> None:
+        self.home = home
+        self.web_port = free_port()
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("FERMENTRACK_")},
+            "FERMENTRACK_HOME": str(home),
+            "FERMENTRACK_WEB_PORT": str(self.web_port),
+            "FERMENTRACK_SPAWNER_INTERVAL_S": "1",
+            **environment,
+        }
+        self.env.pop("DATABASE_URL", None)  # the stack tests run on the embedded SQLite
+        self.admin_password: str | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+    @property
+    def log(self) -> Path:
+        return self.home / "log"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.home / "run"
+
+    def run(self, *args: str, timeout: float = 120, check: bool = True):
+        done = subprocess.run(
+            [*FERMENTRACK, *args], env=self.env, capture_output=True, text=True, timeout=timeout
+        )
+        if check and done.returncode != 0:
+            raise AssertionError(
+                f"fermentrack {' '.join(args)} exited {done.returncode}: {done.stderr}{done.stdout}"
+            )
+        return done
+
+    def quickstart(self) -> str:
+        output = self.run("quickstart").stdout
+        found = re.search(r"password '([^']+)'", output)
+        if found:
+            self.admin_password = found.group(1)
+        return output
+
+    def stop(self) -> None:
+        self.run("stop", check=False, timeout=180)
+
+    # -- circus ------------------------------------------------------------------------------
+
+    def statuses(self) -> dict[str, str]:
+        done = self.run("status", check=False)
+        lines = [line.split(": ", 1) for line in done.stdout.splitlines() if ": " in line]
+        return {name: state for name, state in lines}
+
+    def wait_active(self, *watchers: str, timeout: float = 60) -> dict[str, str]:
+        return eventually(
+            lambda: (
+                all(self.statuses().get(name) == "active" for name in watchers) and self.statuses()
+            ),
+            timeout,
+            f"{', '.join(watchers)} active",
+        )
+
+    def circusd_pid(self) -> int:
+        return int((self.run_dir / "circusd.pid").read_text())
+
+    def watcher_pids(self, pattern: str) -> list[int]:
+        """Pids of this stack's processes whose command line holds `pattern`."""
+        pids = []
+        marker = f"FERMENTRACK_STACK={self.home}".encode()
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                if marker not in (entry / "environ").read_bytes().split(b"\0"):
+                    continue
+                command_line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if pattern in command_line:
+                pids.append(int(entry.name))
+        return pids
+
+    # -- the database (read-only) --------------------------------------------------------------
+
+    def query(self, sql: str, *parameters: object) -> list[tuple]:
+        database = sqlite3.connect(f"file:{self.home / 'fermentrack.sqlite3'}?mode=ro", uri=True)
+        try:
+            return database.execute(sql, parameters).fetchall()
+        finally:
+            database.close()
+
+    def point_times(self, device: str) -> list[int]:
+        return [
+            ts
+            for (ts,) in self.query(
+                "SELECT p.ts FROM beers_logpoint p JOIN devices_device d ON d.id = p.device_id "
+                "WHERE d.name = ? ORDER BY p.ts",
+                device,
+            )
+        ]
+
+    def device_status(self, device: str) -> dict:
+        import json
+
+        rows = self.query("SELECT status FROM devices_device WHERE name = ?", device)
+        return json.loads(rows[0][0]) if rows else {}
+
+    # -- the web app as a person uses it ----------------------------------------------------------
+
+    def browser(self) -> httpx.Client:
+        """An HTTP client logged in as the admin quickstart created."""
+        assert self.admin_password, "quickstart() first"
+        client = httpx.Client(base_url=self.url, timeout=30)
+        page = client.get("/login/")
+        client.post(
+            "/login/",
+            data={
+                "username": "admin",
+                "password": self.admin_password,
+                "csrfmiddlewaretoken": csrf_token(page.text),
+            },
+            headers={"Referer": f"{self.url}/login/"},
+        )
+        assert "sessionid" in client.cookies, "the admin could not log in"
+        return client
+
+
+def csrf_token(page: str) -> str:
+    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+def post_form(client: httpx.Client, path: str, data: dict[str, str]) -> httpx.Response:
+    page = client.get(path)
+    return client.post(
+        path,
+        data={**data, "csrfmiddlewaretoken": csrf_token(page.text)},
+        headers={"Referer": f"{client.base_url}{path}"},
+    )

@@ -429,6 +429,19 @@ def test_adding_a_simulated_chamber_needs_no_link(brewer_client):
     assert device.simulated and device.link == ""
 
 
+def test_adding_a_simulated_chamber_leads_to_its_page_without_a_token_the_spawner_replaces(
+    brewer_client,
+):
+    response = brewer_client.post(
+        reverse("device_add"), add_form(name="sim-2", connection="simulated")
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("device_detail", args=["sim-2"])
+    page = brewer_client.get(response["Location"])
+    assert "start on this computer within a few seconds" in page.content.decode()
+
+
 def test_the_add_form_starts_with_the_brewerys_unit(brewer_client):
     from fermentrack.web.brewery.models import BrewerySettings
 

@@ -262,6 +262,14 @@ def device_add(request):
         device = form.save(commit=False)
         token = device.issue_token()
         device.save()
+        if device.simulated:
+            # The spawner runs its firmware and controller here, with a token of their own.
+            messages.success(
+                request,
+                f"Added {device.name}: its simulated chamber and controller start on this "
+                "computer within a few seconds.",
+            )
+            return redirect("device_detail", name=device.name)
         return _show_token(request, device, token, added=True)
     return render(request, "devices/device_form.html", {"form": form, "device": None})
 

@@ -262,8 +262,9 @@ class ControllerProcess:
         )
 
 
-def wire_chamber(name: str) -> None:
-    """Install the simulated board's probes and relays through the controller's socket."""
+def chamber_definitions() -> list[dict[str, Any]]:
+    """The simulated board's probes and relays as `U{...}` definitions (brewpi-protocol §7.2)."""
+    definitions = []
     for defn in default_wiring():
         definition = {
             "i": defn.slot,
@@ -276,6 +277,13 @@ def wire_chamber(name: str) -> None:
         }
         if defn.address:
             definition |= {"a": defn.address, "j": 0.0}
+        definitions.append(definition)
+    return definitions
+
+
+def wire_chamber(name: str) -> None:
+    """Install the simulated board's probes and relays through the controller's socket."""
+    for definition in chamber_definitions():
         answer = client.apply_device(name, definition)
         assert answer["errors"] == [], answer
 

@@ -114,6 +114,25 @@ class WebApp:
             )
         ]
 
+    def stored_points(self, device: str) -> list[dict]:
+        """Every stored log point of `device` with its values, in time order."""
+        columns = ("ts", "beer_temp", "beer_set", "fridge_temp", "fridge_set", "room_temp")
+        columns += ("state", "temp_format")
+        rows = self._query(
+            f"SELECT {', '.join('p.' + column for column in columns)} FROM beers_logpoint p "
+            "JOIN devices_device d ON d.id = p.device_id WHERE d.name = ? ORDER BY p.ts",
+            device,
+        )
+        return [dict(zip(columns, row, strict=True)) for row in rows]
+
+    def stored_annotations(self, device: str) -> list[tuple[int, str, str]]:
+        """Every stored annotation of `device`: (ts, source, text), in time order."""
+        return self._query(
+            "SELECT a.ts, a.source, a.text FROM beers_annotation a JOIN devices_device d "
+            "ON d.id = a.device_id WHERE d.name = ? ORDER BY a.ts, a.id",
+            device,
+        )
+
     def annotation_texts(self, device: str) -> list[str]:
         return [
             text

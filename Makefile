@@ -29,7 +29,7 @@ $(VENDOR_FILES) &: package.json package-lock.json
 setup: $(BIN)/fermentrack $(VENDOR_FILES)
 
 run: setup
-	$(BIN)/fermentrack try-chamber
+	$(BIN)/fermentrack quickstart
 
 # Every test on SQLite; then, when TEST_DATABASE_URL names a PostgreSQL database, the web
 # tests (the ones that use the database) again on it.

@@ -70,3 +70,36 @@ def test_the_command_stops_with_one_clear_line_on_a_bad_setting(tmp_path):
     assert result.stderr.strip() == (
         "fermentrack web: FERMENTRACK_WEB_PORT='abc': expected a whole number"
     )
+
+
+def test_the_homes_environment_file_fills_in_settings_cron_would_not_have(monkeypatch, tmp_path):
+    monkeypatch.setattr(os, "environ", os.environ.copy())  # nothing leaks into later tests
+    monkeypatch.setenv("FERMENTRACK_HOME", str(tmp_path))
+    monkeypatch.delenv("FERMENTRACK_WEB_PORT", raising=False)
+    monkeypatch.setenv("FERMENTRACK_HTTP_PORT", "81")
+    (tmp_path / "fermentrack.env").write_text(
+        "# set by the brewer\n\nFERMENTRACK_WEB_PORT=9001\nFERMENTRACK_HTTP_PORT = 82\n"
+        "DATABASE_URL='postgres://brewer:secret@db/fermentrack'\n"
+    )
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+
+    loaded = config.load_environment_file()
+
+    assert config.web_port() == 9001
+    assert config.http_port() == 81  # the environment wins over the file
+    assert os.environ["DATABASE_URL"] == "postgres://brewer:secret@db/fermentrack"
+    assert sorted(loaded) == ["DATABASE_URL", "FERMENTRACK_WEB_PORT"]
+
+
+def test_a_line_of_the_environment_file_that_is_no_setting_stops_start_up_naming_it(tmp_path):
+    (tmp_path / "fermentrack.env").write_text("FERMENTRACK_WEB_PORT=9001\nport 9002\n")
+    env = {**os.environ, "FERMENTRACK_HOME": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "fermentrack.cli", "status"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "fermentrack.env, line 2: expected NAME=value, got 'port 9002'" in result.stderr

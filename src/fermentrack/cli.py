@@ -169,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
     )
     try:
+        from fermentrack.config import load_environment_file
+
+        load_environment_file()
         if args.verb == "firmware":
             from fermentrack.firmware.main import run_firmware
 

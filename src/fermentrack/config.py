@@ -67,6 +67,43 @@ def env_port(name: str, default: int) -> int:
     return env_int(name, default, low=1, high=65535)
 
 
+ENVIRONMENT_FILE = "fermentrack.env"
+
+
+def load_environment_file() -> list[str]:
+    """FERMENTRACK_HOME/fermentrack.env: `NAME=value` lines (blank lines and `#` comments
+    allowed) for settings that must hold however a process starts, cron's minimal environment
+    included. A variable already set in the environment wins. Answers the names it set;
+    ConfigError naming the line that is not `NAME=value`."""
+    path = home() / ENVIRONMENT_FILE
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return []
+    except OSError as error:
+        raise ConfigError(f"{path}: {error.strerror}") from None
+    loaded = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        name = name.strip()
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise ConfigError(f"{path}, line {number}: expected NAME=value, got {line!r}")
+        if name == "FERMENTRACK_HOME":
+            raise ConfigError(
+                f"{path}, line {number}: FERMENTRACK_HOME cannot be set from inside it"
+            )
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        if name not in os.environ:
+            os.environ[name] = value
+            loaded.append(name)
+    return loaded
+
+
 def home() -> Path:
     """FERMENTRACK_HOME: the one folder all state lives in."""
     return Path(env_text("FERMENTRACK_HOME", DEFAULT_HOME)).expanduser().resolve()

@@ -575,6 +575,34 @@ def test_raw_esp_lines_and_garbage_go_to_on_line_and_nothing_raises():
     assert isinstance(settings, SettingsReport)
 
 
+def test_lone_surrogate_escapes_from_the_firmware_arrive_as_replacement_characters():
+    # JSON can escape half a UTF-16 surrogate pair; such a text could never be written as UTF-8
+    # (to the outbox, to the web app), so the session hands on U+FFFD instead.
+    lcd = b'L:["\\ud800","\\udfff\xb0C","\\ud83c\\udf7a ok","plain"]\r\n'
+    log = b'D:{"logType":"E","logID":1,"V":["\\udc00x"]}\r\n'
+    annotated = b'T:{"BeerTemp":19.5,"BeerAnn":"\\ud83c!"}\r\n'
+
+    async def scenario():
+        reports: list[TemperatureReport] = []
+        logs: list[LogMessage] = []
+        peer = FakeFirmware(answers={"l": log + lcd})
+        session = session_for(
+            await peer.start(), on_temperatures=reports.append, on_log=logs.append
+        )
+        await session.connect()
+        await peer.send(annotated)
+        reply = await session.request("l", expect=LcdReport)
+        await session.close()
+        await peer.close()
+        return reply, logs, reports
+
+    reply, logs, reports = run(scenario())
+    assert reply.lines == ("\ufffd", "\ufffd°C", "\U0001f37a ok", "plain")
+    assert [message.values for message in logs] == [["\ufffdx"]]
+    assert [report.beer_annotation for report in reports] == ["\ufffd!"]
+    assert reports[0].beer_temp == temp_from_celsius(19.5)
+
+
 def test_temperatures_before_the_unit_is_known_are_not_passed_on():
     early = b'T:{"BeerTemp":68.0,"BeerSet":68.0,"BeerAnn":null,"FridgeTemp":60.0,"FridgeSet":'
     early += b'60.0,"FridgeAnn":null,"RoomTemp":"","State":1}\r\n'

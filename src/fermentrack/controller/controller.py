@@ -231,7 +231,7 @@ class Controller:
     async def _say_goodbye(self) -> None:
         """A last status, so the web app shows the controller stopped (best effort)."""
         status = self.status_report() | {"connected": False, "last_error": "the controller stopped"}
-        with contextlib.suppress(WebUnavailable, WebRejected, TimeoutError):
+        with contextlib.suppress(WebUnavailable, WebRejected, TimeoutError, ValueError):
             await asyncio.wait_for(self.api.post_status(status), 1.0)
 
     def report_status_soon(self) -> None:
@@ -345,7 +345,7 @@ class Controller:
                 failures = 0
             failures += 1
             delay = min(RECONNECT_MAX_S, RECONNECT_FIRST_S * 2 ** min(failures - 1, 10))
-            log.info("reconnecting to %s in %.0f s", url, delay)
+            log.info("reconnecting to %s in %.0f s", self.link, delay)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._link_changed.wait(), delay)
 
@@ -383,8 +383,11 @@ class Controller:
                         f"the firmware at {session.url} sent no temperatures for "
                         f"{silent_limit} s ({SILENT_INTERVALS} log intervals)"
                     )
+                # At most a second: a new config may shorten the interval meanwhile.
                 await asyncio.wait(
-                    {lost, changed}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+                    {lost, changed},
+                    timeout=min(remaining, 1.0),
+                    return_when=asyncio.FIRST_COMPLETED,
                 )
                 if lost.done():
                     raise lost.result()
@@ -642,7 +645,7 @@ class Controller:
             except WebUnavailable as error:
                 log.debug("status not sent: %s", error)
                 continue
-            except WebRejected as error:
+            except (WebRejected, ValueError) as error:  # ValueError: a value JSON cannot carry
                 log.error("the web app refused the status: %s", error)
                 continue
             version = answer.get("config_version")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import re
@@ -85,6 +86,10 @@ _REPLY_PREFIX: dict[type, str] = {
     SimulatorReport: "Y:",
 }
 _MESSAGE_START = re.compile(r"^[A-Za-z]:[\[{]")
+# JSON may escape half of a UTF-16 surrogate pair on its own ("\ud800"); json.loads keeps it,
+# and a text holding one cannot be written as UTF-8: not to the outbox, not to the web app.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 __all__ = [
     "FirmwareRefused",
@@ -543,6 +548,8 @@ class FirmwareSession:
             log.exception("parsing a line from %s failed", self.url)
             self._unreadable(line, f"parser failure: {error!r}")
             return
+        if _SURROGATE_ESCAPE.search(line):
+            message = _without_surrogates(message)
         exchange = self._exchange
         if isinstance(message, LogMessage):
             if exchange is not None:
@@ -602,3 +609,28 @@ class FirmwareSession:
             callback(value)
         except Exception:
             log.exception("a callback of the session for %s failed", self.url)
+
+
+def _without_surrogates(value):
+    """`value` (a message, or anything in one) with every lone UTF-16 surrogate in its texts
+    replaced by U+FFFD, so that whatever the firmware sent can be stored and sent on as UTF-8.
+    Unchanged parts are the same objects."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
+    if type(value) in (list, tuple):
+        items = [_without_surrogates(item) for item in value]
+        if all(new is old for new, old in zip(items, value, strict=True)):
+            return value
+        return type(value)(items)
+    if type(value) is dict:
+        return {_without_surrogates(key): _without_surrogates(item) for key, item in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {}
+        for spec in dataclasses.fields(value):
+            if spec.init:
+                old = getattr(value, spec.name)
+                new = _without_surrogates(old)
+                if new is not old:
+                    changes[spec.name] = new
+        return dataclasses.replace(value, **changes) if changes else value
+    return value

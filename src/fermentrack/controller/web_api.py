@@ -84,8 +84,8 @@ class WebApi:
         what = f"{method} {self.base_url}{path}"
         content = None
         if body is not None:  # ValueError for NaN or infinity: JSON cannot carry them
-            text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-            content = text.encode()
+            # ASCII escapes carry any text, even a lone surrogate the firmware sent.
+            content = json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
         try:
             async with asyncio.timeout(self.timeout):  # connecting, sending, reading: all of it
                 response = await self._http.request(method, path, content, "application/json")

@@ -4,6 +4,7 @@ definitions under their protocol keys (interfaces.md §1 and §2)."""
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from fermentrack.brewpi.devices import TEMP_SENSOR_HARDWARE, DeviceDefinition, DeviceHardware
@@ -94,9 +95,19 @@ def device_json(defn: DeviceDefinition, unit: TempFormat) -> dict[str, Any]:
 
 
 def clean_text(text: str, limit: int) -> str:
-    """Text the web app takes: no NUL, at most `limit` characters."""
-    text = text.replace("\x00", "")
+    """Plain text the web app takes: no control characters (a tab or newline becomes a space,
+    the rest is dropped), no lone surrogates, at most `limit` characters."""
+    if not text.isprintable():
+        text = "".join(_printable(character) for character in text)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _printable(character: str) -> str:
+    if character.isprintable():
+        return character
+    if character in "\t\n\r":
+        return " "
+    return "" if unicodedata.category(character) in ("Cc", "Cs", "Cf", "Co", "Cn") else character
 
 
 def degrees_between(value: float, from_unit: TempFormat, to_unit: TempFormat) -> float:

@@ -91,6 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="LINK_PATH",
         help="serve on a pseudo-terminal reachable at LINK_PATH, like a serial port",
     )
+    firmware.add_argument(
+        "--fit-chamber",
+        type=float,
+        default=None,
+        metavar="CELSIUS",
+        help="simulated hardware: on the first start, fit the chamber's probes and relays "
+        "and hold the beer at CELSIUS",
+    )
     _add_firmware_arguments(firmware)
 
     try_chamber = verbs.add_parser(

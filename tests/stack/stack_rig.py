@@ -3,8 +3,10 @@ circusd, gunicorn, the spawner, controllers and firmware processes, as a brewery
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -15,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from fermentrack.procman.circus_control import Circus
+from fermentrack.procman.layout import Layout
 
 FERMENTRACK = [sys.executable, "-m", "fermentrack.cli"]
 
@@ -123,6 +128,47 @@ class Stack:
                 pids.append(int(entry.name))
         return pids
 
+    def circusd_processes(self) -> list[int]:
+        """Every circusd running this home's circus.ini (one, when all is well)."""
+        found = []
+        ini = str(self.home / "circus.ini").encode()
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                parts = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"circus.circusd" in parts and ini in parts:
+                found.append(int(entry.name))
+        return found
+
+    def processes_of(self, watcher: str) -> list[int]:
+        """The pids circusd itself runs for `watcher` (for the web app: gunicorn's master),
+        from circus' `list`, living ones only (circus lists a killed one until it reaps it)."""
+        circus = Circus(Layout(self.home).endpoint("endpoint"), timeout=5.0)
+        try:
+            pids = circus.call("list", name=watcher).get("pids", [])
+        finally:
+            circus.close()
+        return sorted(pid for pid in map(int, pids) if is_alive(pid))
+
+    def kill_watcher(self, watcher: str) -> int:
+        """SIGKILL the one process circusd runs for `watcher`; its pid."""
+        (pid,) = self.processes_of(watcher)
+        os.kill(pid, signal.SIGKILL)
+        return pid
+
+    def wait_replaced(self, watcher: str, old_pid: int, timeout: float = 60) -> int:
+        """The pid of the process circusd started for `watcher` in place of `old_pid`."""
+        (pid,) = eventually(
+            lambda: [pid for pid in self.processes_of(watcher) if pid != old_pid],
+            timeout,
+            f"{watcher} restarted by circusd",
+            every=0.1,
+        )
+        return pid
+
     # -- the database (read-only) --------------------------------------------------------------
 
     def query(self, sql: str, *parameters: object) -> list[tuple]:
@@ -166,6 +212,14 @@ class Stack:
         )
         assert "sessionid" in client.cookies, "the admin could not log in"
         return client
+
+
+def is_alive(pid: int) -> bool:
+    """A process that runs (a zombie waiting to be reaped does not)."""
+    with contextlib.suppress(OSError):
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return state != "Z"
+    return False
 
 
 def csrf_token(page: str) -> str:

@@ -52,8 +52,10 @@ def test_every_log_is_written_under_its_name(stack):
     assert "Arbiter now waiting for commands" in (stack.log / "circusd.log").read_text()
     assert "Booting worker" in (stack.log / "fermentrack.log").read_text()
     assert "added dev-chamber-1" in (stack.log / "fermentrack-brewpi-spawner.log").read_text()
-    assert "connected to" in eventually(
-        lambda: (stack.log / "dev-chamber-1-stderr.log").read_text(), 30, "controller log"
+    eventually(
+        lambda: "connected to" in (stack.log / "dev-chamber-1-stderr.log").read_text(),
+        30,
+        "the controller's log says it connected",
     )
 
 

@@ -85,5 +85,12 @@ def run_firmware(args) -> int:
     if args.hardware != "sim" and args.speed != 1.0:
         raise ValueError("--speed applies to simulated hardware only")
     board = build_board(args.eeprom, Dialect(args.dialect), args.hardware)
+    if args.fit_chamber is not None:
+        if args.hardware != "sim":
+            raise ValueError("--fit-chamber applies to simulated hardware only")
+        from fermentrack.firmware.first_start import fit_if_new
+
+        if fit_if_new(board, args.fit_chamber):
+            log.info("first start: chamber fitted, beer constant %.1f °C", args.fit_chamber)
     asyncio.run(serve_board(board, speed=args.speed, tcp=args.tcp, pty=args.pty))
     return 0

@@ -12,35 +12,13 @@ import contextlib
 import sys
 from pathlib import Path
 
-from fermentrack.brewpi.commands import encode_command
-from fermentrack.brewpi.devices import DeviceHardware
-from fermentrack.brewpi.settings import ControlState, Mode
-from fermentrack.brewpi.temperature import Dialect, format_temp_diff, format_temperature
+from fermentrack.brewpi.settings import ControlState
+from fermentrack.brewpi.temperature import Dialect, format_temperature
 from fermentrack.firmware.board import Board
+from fermentrack.firmware.first_start import fit_if_new
 from fermentrack.firmware.main import build_board, serve_board
-from fermentrack.firmware.simulated_hardware import default_wiring
 
 FOLDER = Path("firmware") / "try-chamber"
-
-
-def wire_and_start(board: Board, beer_celsius: float) -> None:
-    """Install the default devices and set beer constant, as a brewer would over the protocol."""
-    for defn in default_wiring():
-        args: dict[str, object] = {
-            "i": defn.slot,
-            "c": 1,
-            "b": defn.beer,
-            "f": int(defn.function),
-            "h": int(defn.hardware),
-            "p": defn.pin,
-            "x": int(defn.invert),
-        }
-        if defn.hardware == DeviceHardware.ONEWIRE_TEMP:
-            args["a"] = defn.address
-            args["j"] = format_temp_diff(0, board.control.constants.temp_format).strip()
-        board.receive(encode_command("U", args).encode() + b"\n")
-    command = encode_command("j", {"mode": Mode.BEER_CONSTANT.value, "beerSet": beer_celsius})
-    board.receive(command.encode() + b"\n")
 
 
 def status_line(board: Board) -> str:
@@ -77,8 +55,7 @@ async def _show(board: Board, stop: asyncio.Event) -> None:
 
 def try_chamber(args, home: Path) -> int:
     board = build_board(home / FOLDER, Dialect(args.dialect), "sim")
-    if not board.devices.definitions():
-        wire_and_start(board, args.beer)
+    if fit_if_new(board, args.beer):
         print(f"first start: devices wired, beer constant at {args.beer:.1f} °C", flush=True)
     print(
         f"simulated chamber in {home / FOLDER}, {args.speed:g}x real time; Ctrl-C stops it",

@@ -12,6 +12,7 @@ from fermentrack.procman.spawner import WatcherSpec
 from fermentrack.web.devices.models import Device, hash_token
 
 CLI = ("-m", "fermentrack.cli")
+SIMULATED_BEER_SETTING_C = 19.0
 
 
 def _token_issuer(device_name: str):
@@ -44,6 +45,10 @@ def device_watchers(device: Device, layout: Layout) -> list[WatcherSpec]:
                     str(pty),
                     "--dialect",
                     device.dialect,
+                    # A new simulated chamber comes fitted and holding the beer, so its graph
+                    # shows control at once; the brewer changes either on the device's pages.
+                    "--fit-chamber",
+                    str(SIMULATED_BEER_SETTING_C),
                 ),
             )
         )

@@ -24,7 +24,7 @@ from fermentrack.firmware.scenario import Scenario
 from fermentrack.firmware.simulated_hardware import SimulatedBoard
 from fermentrack.firmware.simulator import ChamberSimulator
 from fermentrack.firmware.switch_audit import SwitchAudit
-from fermentrack.firmware.try_chamber import wire_and_start
+from fermentrack.firmware.first_start import wire_and_start
 
 DAY = 86400
 SAMPLE_S = 60

@@ -21,7 +21,7 @@ from fermentrack.brewpi.messages import (
 from fermentrack.brewpi.settings import ControlState, Mode
 from fermentrack.brewpi.temperature import Dialect, TempFormat, temp_from_celsius
 from fermentrack.firmware.simulated_hardware import COOLER_PIN, default_wiring, probe_address
-from fermentrack.firmware.try_chamber import wire_and_start
+from fermentrack.firmware.first_start import wire_and_start
 
 
 def parsed(board, lines):

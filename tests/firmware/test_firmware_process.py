@@ -178,3 +178,49 @@ def test_a_bad_simulator_file_stops_the_firmware_naming_the_file_and_key(tmp_pat
     )
     assert result.returncode == 1
     assert "simulator.json" in result.stderr and "beer_volume" in result.stderr
+
+
+def _first_answers(tmp_path: Path, *extra: str) -> tuple[str, str]:
+    """The first `t` and `s` answers of a firmware started with `extra` arguments."""
+    process = start_firmware(tmp_path, "--tcp", "127.0.0.1:0", *extra)
+    try:
+        port = int(re.search(r":(\d+)$", wait_for_listening(process).strip()).group(1))
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.settimeout(0.2)
+
+            def read() -> bytes:
+                try:
+                    return sock.recv(4096)
+                except TimeoutError:
+                    return b""
+
+            client = LineClient(read)
+            sock.sendall(b"t\n")
+            temperatures = client.line_starting("T:")
+            sock.sendall(b"s\n")
+            return temperatures, client.line_starting("S:")
+    finally:
+        stop(process)
+
+
+def test_fit_chamber_wires_a_new_simulated_chamber_whose_first_report_has_readings(tmp_path):
+    temperatures, settings = _first_answers(tmp_path, "--fit-chamber", "19")
+
+    report = parse_line(settings, Dialect.ESP)
+    assert report.settings.mode is Mode.BEER_CONSTANT
+    assert report.settings.beer_set == temp_from_celsius(19.0)
+    beer = re.search(r'"BeerTemp":\s*([-\d.]+)', temperatures)
+    assert beer and 5 < float(beer.group(1)) < 40, temperatures  # a reading, not 0 or null
+
+
+def test_fit_chamber_leaves_a_chamber_the_brewer_already_set_up_alone(tmp_path):
+    _first_answers(tmp_path, "--fit-chamber", "19")
+    eeprom = tmp_path / "eeprom" / "eeprom.json"
+    brewer_changed = eeprom.read_text().replace(
+        f'"beer_set": {temp_from_celsius(19.0)}', f'"beer_set": {temp_from_celsius(12.5)}'
+    )
+    eeprom.write_text(brewer_changed)
+
+    _, settings = _first_answers(tmp_path, "--fit-chamber", "19")
+
+    assert parse_line(settings, Dialect.ESP).settings.beer_set == temp_from_celsius(12.5)

@@ -84,7 +84,6 @@ class Board:
         )
         self.devices = DeviceManager(self.dialect, self.hardware, self.control)
         self.devices.install_all(contents.devices)
-        self.control.update_sensors()  # the first `t` after power-up carries real readings
         self._dirty = False
         self._door_open = False
         self._sensors_connected = self._sensor_connections()

@@ -168,6 +168,7 @@ class DeviceManager:
                 sensor.device = device
                 sensor.calibration = defn.calibration
                 sensor.reset()
+                sensor.update()  # read at once, so the next report carries the probe's value
         elif defn.device_type is DeviceType.SWITCH_ACTUATOR:
             device = hardware.actuator(defn.pin, defn.invert)
             if function in _ACTUATOR_ATTRS:

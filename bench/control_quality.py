@@ -20,11 +20,11 @@ from fermentrack.brewpi.commands import encode_command
 from fermentrack.brewpi.settings import Mode
 from fermentrack.brewpi.temperature import Dialect
 from fermentrack.firmware.board import Board
+from fermentrack.firmware.first_start import wire_and_start
 from fermentrack.firmware.scenario import Scenario
 from fermentrack.firmware.simulated_hardware import SimulatedBoard
 from fermentrack.firmware.simulator import ChamberSimulator
 from fermentrack.firmware.switch_audit import SwitchAudit
-from fermentrack.firmware.first_start import wire_and_start
 
 DAY = 86400
 SAMPLE_S = 60

@@ -20,8 +20,8 @@ from fermentrack.brewpi.messages import (
 )
 from fermentrack.brewpi.settings import ControlState, Mode
 from fermentrack.brewpi.temperature import Dialect, TempFormat, temp_from_celsius
-from fermentrack.firmware.simulated_hardware import COOLER_PIN, default_wiring, probe_address
 from fermentrack.firmware.first_start import wire_and_start
+from fermentrack.firmware.simulated_hardware import COOLER_PIN, default_wiring, probe_address
 
 
 def parsed(board, lines):

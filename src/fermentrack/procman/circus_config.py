@@ -16,6 +16,7 @@ from fermentrack import config
 from fermentrack.procman.layout import (
     SPAWNER_WATCHER,
     STACK_MARKER,
+    STATS_WATCHER,
     WEB_WATCHER,
     Layout,
     file_stream,
@@ -51,8 +52,6 @@ def circus_ini(layout: Layout) -> str:
     ini["circus"] = {
         "endpoint": layout.endpoint("endpoint"),
         "pubsub_endpoint": layout.endpoint("pubsub"),
-        "stats_endpoint": layout.endpoint("stats"),
-        "statsd": "True",
         "pidfile": str(layout.pidfile),
         "loggerconfig": str(layout.circus_logging),
         "check_delay": "5",
@@ -105,6 +104,29 @@ def circus_ini(layout: Layout) -> str:
     _streams(spawner, None, file_stream(layout.spawner_log))
     ini[f"watcher:{SPAWNER_WATCHER}"] = spawner
     ini[f"env:{SPAWNER_WATCHER}"] = watcher_environment(layout)
+
+    # circus' statistics, run as our own watcher rather than circusd's built-in (`statsd`),
+    # whose once-a-second sampling of every process cost more CPU than the rest of the stack.
+    cmd, args = python_command(
+        "-m",
+        "fermentrack.procman.circus_stats",
+        "--endpoint",
+        layout.endpoint("endpoint"),
+        "--pubsub",
+        layout.endpoint("pubsub"),
+        "--statspoint",
+        layout.endpoint("stats"),
+    )
+    ini[f"watcher:{STATS_WATCHER}"] = {
+        "cmd": cmd,
+        "args": args,
+        "singleton": "True",
+        "use_sockets": "True",  # it counts the connections waiting on the web socket
+        "working_dir": str(layout.home),
+        "copy_env": "True",
+        "graceful_timeout": str(GRACEFUL_TIMEOUT_S),
+    }
+    ini[f"env:{STATS_WATCHER}"] = watcher_environment(layout)
     text = io.StringIO()
     ini.write(text)
     return text.getvalue()

@@ -126,6 +126,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     controller.add_argument("name", help="the device's name, e.g. fridge-1")
 
+    tilt_scanner = verbs.add_parser(
+        "tilt-scanner",
+        help="hear Tilt hydrometers over Bluetooth and post their readings to the web app",
+    )
+    tilt_scanner.add_argument(
+        "--replay",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="replay recorded advertisements ('<seconds offset> <rssi> <hex data>' lines) "
+        "instead of listening, then stop once all is delivered",
+    )
+
     web = verbs.add_parser("web", help="run the web app in the foreground (development, tests)")
     web.add_argument("--port", type=int, default=None, help="default FERMENTRACK_WEB_PORT or 8123")
     web.add_argument("--host", default="127.0.0.1")
@@ -192,6 +205,10 @@ def main(argv: list[str] | None = None) -> int:
             from fermentrack.controller.main import run_controller
 
             return run_controller(args.name)
+        if args.verb == "tilt-scanner":
+            from fermentrack.gravity.scanner import run_tilt_scanner
+
+            return run_tilt_scanner(args.replay)
         if args.verb == "device":
             from fermentrack.web.devices.command_line import run_device_add
 

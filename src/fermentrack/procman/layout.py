@@ -12,6 +12,7 @@ SPAWNER_WATCHER = "brewpi-spawner"
 STATS_WATCHER = "circusd-stats"
 CONTROLLER_PREFIX = "dev-"
 FIRMWARE_PREFIX = "fw-"
+TILT_SCANNER_WATCHER = "tilt-scanner"  # one per host, while a Tilt listens over Bluetooth
 STACK_MARKER = "FERMENTRACK_STACK"  # in every watcher's environment: the home it belongs to
 
 
@@ -24,7 +25,9 @@ def firmware_watcher(device: str) -> str:
 
 
 def is_device_watcher(name: str) -> bool:
-    return name.startswith((CONTROLLER_PREFIX, FIRMWARE_PREFIX))
+    """A watcher the spawner adds and removes as the database asks: a device's controller or
+    firmware, or the Tilt scanner."""
+    return name.startswith((CONTROLLER_PREFIX, FIRMWARE_PREFIX)) or name == TILT_SCANNER_WATCHER
 
 
 class Layout:

@@ -84,3 +84,4 @@ def _expectation(error: dict) -> str:
 
 api.add_router("controller/", "fermentrack.web.devices.api.router")
 api.add_router("", "fermentrack.web.beers.api.router")
+api.add_router("gravity/", "fermentrack.web.gravity.api.router")

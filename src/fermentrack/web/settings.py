@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "fermentrack.web.devices",
     "fermentrack.web.beers",
     "fermentrack.web.profiles",
+    "fermentrack.web.gravity",
 ]
 
 MIDDLEWARE = [

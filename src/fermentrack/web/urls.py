@@ -10,4 +10,7 @@ urlpatterns = [
     path("", include("fermentrack.web.devices.urls")),
     path("beers/", include("fermentrack.web.beers.urls")),
     path("profiles/", include("fermentrack.web.profiles.urls")),
+    path("gravity/", include("fermentrack.web.gravity.urls")),
+    # Hydrometers post to the spellings they know (gravity-and-push.md §2.1, §3.2).
+    path("", include("fermentrack.web.gravity.receiver_urls")),
 ]

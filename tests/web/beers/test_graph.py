@@ -227,7 +227,7 @@ def test_the_device_graph_answers_the_contract_in_compact_json(brewer_client, de
     answer = response.json()
     assert list(answer) == [
         "device", "start", "end", "bucket_s", "temp_format", "t", *SERIES, "annotations",
-        "annotations_total",
+        "annotations_total", "gravity",
     ]  # fmt: skip
     assert (answer["device"], answer["start"], answer["bucket_s"]) == ("fridge-1", HOUR0, 36)
     assert b", " not in response.content and b": " not in response.content

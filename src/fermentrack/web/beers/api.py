@@ -33,6 +33,19 @@ class AnnotationOut(Schema):
     source: str
 
 
+class GravitySeriesOut(Schema):
+    """One gravity sensor's readings in the chamber, bucketed like the temperatures but on
+    times of its own (buckets holding readings)."""
+
+    sensor: str
+    sensor_id: int
+    unit: str = Field(description='"sg" or "plato": the sensor\'s display unit')
+    t: list[int]
+    gravity: list[float | None] = Field(
+        description="mean of the bucket's readings, outliers and hidden ones left out"
+    )
+
+
 class GraphOut(Schema):
     """Columnar series for uPlot: row i of every list belongs to time t[i]; null is a gap."""
 
@@ -56,6 +69,9 @@ class GraphOut(Schema):
     annotations: list[AnnotationOut]
     annotations_total: int = Field(
         description="annotations in the range; more than 500 are evenly thinned to 500"
+    )
+    gravity: list[GravitySeriesOut] = Field(
+        description="one series per gravity sensor that read in this chamber in the range"
     )
 
 

@@ -15,7 +15,9 @@ Gaps stay gaps: only buckets holding data are answered, and where more than two 
 are missing (more than 3 expected spacings between two rows; the spacing is the bucket, or the
 device's log interval or the rollup's resolution when that is longer) a row of nulls is put in,
 so a graph's lines break there. Annotations in the range come along, at most 500, evenly
-thinned when there are more (`annotations_total` says how many there were).
+thinned when there are more (`annotations_total` says how many there were). Gravity sensors'
+readings in the chamber come along in the same buckets, each series on its own times
+(gravity/series.py).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from fermentrack.web.beers.models import (
     PointRollup,
 )
 from fermentrack.web.devices.models import Device
+from fermentrack.web.gravity.series import device_gravity_series
 
 MIN_WIDTH, MAX_WIDTH = 10, 4000
 FIVE_MINUTES, ONE_HOUR = 300, 3600
@@ -119,6 +122,8 @@ def graph_data(
         **columns,
         "annotations": annotations,
         "annotations_total": total,
+        # Each sensor's readings in this chamber, in its own unit and on its own times.
+        "gravity": device_gravity_series(device, buckets),
     }
 
 

@@ -130,6 +130,9 @@ class Beer(models.Model):
     started_at = models.BigIntegerField(help_text="Unix seconds, UTC")
     ended_at = models.BigIntegerField(null=True, blank=True)
     notes = models.TextField(blank=True)
+    original_gravity = models.FloatField(
+        null=True, blank=True, help_text="SG before fermentation, measured by hand"
+    )
     share_token = models.CharField(max_length=64, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -7,6 +7,11 @@ urlpatterns = [
     path("<int:pk>/", views.beer_detail, name="beer_detail"),
     path("<int:pk>/edit/", views.beer_edit, name="beer_edit"),
     path("<int:pk>/delete/", views.beer_delete, name="beer_delete"),
+    path(
+        "<int:pk>/original-gravity/",
+        views.beer_original_gravity,
+        name="beer_original_gravity",
+    ),
     path("<int:pk>/share/", views.beer_share, name="beer_share"),
     path("<int:pk>/unshare/", views.beer_unshare, name="beer_unshare"),
     path("shared/<str:token>/", views.beer_shared, name="beer_shared"),

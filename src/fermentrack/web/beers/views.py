@@ -13,10 +13,11 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from fermentrack.web.beers.forms import BeerForm
+from fermentrack.web.beers.forms import BeerForm, OriginalGravityForm
 from fermentrack.web.beers.models import Beer
 from fermentrack.web.brewery.access import change_required, view_required
 from fermentrack.web.brewery.models import BrewerySettings
+from fermentrack.web.gravity.summary import beer_gravity
 
 
 def _moment(ts: int | None) -> datetime | None:
@@ -58,10 +59,8 @@ def beer_list(request):
         return render(request, "beers/beer_list.html", {"beers": beers})
 
 
-@view_required
-def beer_detail(request, pk: int):
+def _detail(request, beer: Beer, *, og_form: OriginalGravityForm | None = None, status=200):
     brewery = BrewerySettings.load()
-    beer = get_object_or_404(Beer.objects.select_related("device"), pk=pk)
     context = {
         "beer": beer,
         "started": _moment(beer.started_at),
@@ -69,9 +68,34 @@ def beer_detail(request, pk: int):
         "device_page": _device_page(beer),
         "graph_config": graph_config(beer, brewery),
         "share_url": _share_url(request, beer),
+        "gravity": beer_gravity(beer),
+        "og_form": og_form or OriginalGravityForm(instance=beer),
     }
     with timezone.override(_zone(brewery)):
-        return render(request, "beers/beer_detail.html", context)
+        return render(request, "beers/beer_detail.html", context, status=status)
+
+
+@view_required
+def beer_detail(request, pk: int):
+    return _detail(request, get_object_or_404(Beer.objects.select_related("device"), pk=pk))
+
+
+@change_required
+@require_POST
+def beer_original_gravity(request, pk: int):
+    """Set (or clear) the original gravity measured by hand."""
+    beer = get_object_or_404(Beer.objects.select_related("device"), pk=pk)
+    form = OriginalGravityForm(request.POST, instance=beer)
+    if not form.is_valid():
+        return _detail(request, Beer.objects.get(pk=pk), og_form=form, status=400)
+    beer = form.save()
+    if beer.original_gravity is None:
+        messages.success(request, f"Original gravity of {beer.name} cleared.")
+    else:
+        messages.success(
+            request, f"Original gravity of {beer.name} set to {beer.original_gravity:.3f}."
+        )
+    return redirect("beer_detail", pk=beer.pk)
 
 
 @change_required

@@ -16,6 +16,7 @@ DEFAULT_GRAPH_COLOURS = {
     "room_temp": "#8b2a6b",
     "heating": "#d9534f",
     "cooling": "#5bc0de",
+    "gravity": "#95190c",
 }
 GRAPH_SERIES_LABELS = {
     "beer_temp": "Beer temperature",
@@ -25,6 +26,7 @@ GRAPH_SERIES_LABELS = {
     "room_temp": "Room temperature",
     "heating": "Heating",
     "cooling": "Cooling",
+    "gravity": "Gravity",
 }
 GUESTS_GROUP = "Guests"  # logged-in users who may look but not change anything
 

@@ -1,6 +1,7 @@
 """Which processes each device needs on this host, as the spawner's watcher specs: a controller
 (`dev-<name>`) for every active device, and our firmware (`fw-<name>`) for a simulated chamber,
-reached by its controller through a pseudo-terminal."""
+reached by its controller through a pseudo-terminal; and the Tilt scanner while a Tilt listens
+over Bluetooth (gravity/watchers.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fermentrack import config
 from fermentrack.procman.layout import Layout, controller_watcher, firmware_watcher
 from fermentrack.procman.spawner import WatcherSpec
 from fermentrack.web.devices.models import Device, hash_token
+from fermentrack.web.gravity.watchers import scanner_watchers
 
 CLI = ("-m", "fermentrack.cli")
 SIMULATED_BEER_SETTING_C = 19.0
@@ -70,4 +72,4 @@ def desired_watchers(layout: Layout) -> list[WatcherSpec]:
     specs = []
     for device in Device.objects.filter(active=True).order_by("name"):
         specs += device_watchers(device, layout)
-    return specs
+    return specs + scanner_watchers()

@@ -1,5 +1,6 @@
 /* A beer's graph: beer, fridge and room temperature (with min–max bands), set points,
-   heating/cooling as shading and annotations as markers, drawn with uPlot from
+   heating/cooling as shading, annotations as markers, and the gravity of each sensor in the
+   chamber on an axis of its unit (SG or °Plato) at the right, drawn with uPlot from
    /api/beers/<id>/graph. Zooming (drag, or two-finger spread) fetches finer data for the
    range; a double click or double tap goes back to the whole beer. While the beer is logging
    the graph refreshes every 30 s. Settings come from a json_script named by
@@ -23,6 +24,9 @@
     { key: "heating", label: "Heating" },
     { key: "cooling", label: "Cooling" },
   ];
+  // The first gravity sensor takes the brewery's gravity colour, the others these.
+  const GRAVITY_PALETTE = ["#2e7d32", "#6a1b9a", "#ef6c00", "#37474f"];
+  const GRAVITY_UNITS = { sg: "SG", plato: "°P" };
   const BANDS = [
     { key: "beer_temp", min: "beer_temp_min", max: "beer_temp_max" },
     { key: "fridge_temp", min: "fridge_temp_min", max: "fridge_temp_max" },
@@ -47,6 +51,11 @@
     let zoom = null; // {start, end} while zoomed in, null for the whole beer
     let request = 0; // answers to older requests are dropped
     let plot = null;
+    let plotGravity = ""; // the gravity series the plot was made with
+
+    window.addEventListener("resize", () => {
+      if (plot) plot.setSize({ width: box.clientWidth, height: plot.height });
+    });
 
     function unit() {
       return answer ? "°" + answer.temp_format : "";
@@ -62,12 +71,36 @@
       return `${config.url}?${query}`;
     }
 
+    function gravitySeries(data) {
+      return (data && data.gravity) || [];
+    }
+
+    function gravityKey(data) {
+      return gravitySeries(data)
+        .map((series) => `${series.sensor_id}:${series.unit}:${series.sensor}`)
+        .join(",");
+    }
+
+    function gravityColour(i) {
+      return i === 0 ? colours.gravity || "#95190c" : GRAVITY_PALETTE[(i - 1) % GRAVITY_PALETTE.length];
+    }
+
+    function gravityText(value, unit) {
+      if (value == null) return "–";
+      return unit === "plato" ? `${value.toFixed(1)} °P` : value.toFixed(3);
+    }
+
     function columns(data) {
-      return [
+      const temperatures = [
         data.t,
         ...LINES.map((line) => data[line.key]),
         ...SHADES.map((shade) => data[shade.key].map((v) => (v == null ? null : v * 100))),
       ];
+      const gravity = gravitySeries(data);
+      if (!gravity.length) return temperatures;
+      // Each gravity series has times of its own; uPlot.join aligns them (a time missing in
+      // one table is undefined there and drawn across; a null stays a gap).
+      return uPlot.join([temperatures, ...gravity.map((series) => [series.t, series.gravity])]);
     }
 
     async function load(range) {
@@ -87,7 +120,14 @@
       }
       if (mine !== request) return;
       answer = data;
-      if (!plot) plot = makePlot();
+      if (plot && gravityKey(data) !== plotGravity) {
+        plot.destroy(); // a sensor joined or left the chamber: the series change
+        plot = null;
+      }
+      if (!plot) {
+        plot = makePlot();
+        plotGravity = gravityKey(data);
+      }
       plot.setData(columns(data), !range);
       if (range) plot.setScale("x", { min: range.start, max: range.end });
       status.textContent = data.t.length ? "" : "Nothing logged in this stretch yet.";
@@ -292,16 +332,46 @@
           points: { show: false },
           value: (_u, v) => (v == null ? "–" : `${Math.round(v)} %`),
         })),
+        ...gravitySeries(answer).map((gravity, i) => ({
+          label: `${gravity.sensor} (${GRAVITY_UNITS[gravity.unit] || gravity.unit})`,
+          scale: gravity.unit,
+          stroke: gravityColour(i),
+          width: 2,
+          spanGaps: false,
+          points: { show: gravity.t.length < 100, size: 4 },
+          value: (_u, v) => gravityText(v, gravity.unit),
+        })),
       ];
+      // A lone reading (or a flat line) gets some room instead of uPlot's 0 to 2.
+      const gravityScales = {};
+      for (const series of gravitySeries(answer)) {
+        const least = series.unit === "plato" ? 0.5 : 0.002;
+        gravityScales[series.unit] = {
+          range: (_u, min, max) => {
+            if (min == null || max == null) return [0, 1];
+            const pad = Math.max(least, (max - min) * 0.1);
+            return [min - pad, max + pad];
+          },
+        };
+      }
+      const gravityAxes = [...new Set(gravitySeries(answer).map((g) => g.unit))].map((scale) => ({
+        scale,
+        side: 1,
+        label: GRAVITY_UNITS[scale] || scale,
+        size: 55,
+        grid: { show: false },
+        values: (_u, ticks) => ticks.map((v) => (scale === "plato" ? v.toFixed(1) : v.toFixed(3))),
+      }));
       const options = {
         width: box.clientWidth || 600,
         height: Math.max(260, Math.min(460, Math.round((box.clientWidth || 600) * 0.55))),
         tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), config.time_zone || "UTC"),
         series,
-        scales: { x: { time: true }, share: { range: [0, 100] } },
+        scales: { x: { time: true }, share: { range: [0, 100] }, ...gravityScales },
         axes: [
           {},
           { label: unit(), values: (_u, ticks) => ticks.map((v) => v.toFixed(1)), size: 60 },
+          ...gravityAxes,
         ],
         cursor: {
           drag: { x: true, y: false, setScale: false },
@@ -324,9 +394,6 @@
       const u = new uPlot(options, columns(answer), box);
       u.over.addEventListener("dblclick", reset);
       addTouch(u);
-      window.addEventListener("resize", () => {
-        u.setSize({ width: box.clientWidth, height: u.height });
-      });
       return u;
     }
 

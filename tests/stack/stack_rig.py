@@ -141,7 +141,9 @@ class Stack:
                 continue
             if b"circus.circusd" in parts and ini in parts:
                 found.append(int(entry.name))
-        return found
+        # A circusd forking a watcher's process shows circusd's command line until it execs:
+        # count only circusds whose parent is not one.
+        return [pid for pid in found if parent_pid(pid) not in found]
 
     def processes_of(self, watcher: str) -> list[int]:
         """The pids circusd itself runs for `watcher` (for the web app: gunicorn's master),
@@ -220,6 +222,14 @@ def is_alive(pid: int) -> bool:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
         return state != "Z"
     return False
+
+
+def parent_pid(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[1])
 
 
 def csrf_token(page: str) -> str:

@@ -71,8 +71,9 @@ def start_lock(layout: Layout) -> Iterator[None]:
 
 
 def stack_processes(layout: Layout) -> list[int]:
-    """Processes circusd started for this home: the marker in their environment, or (for
-    circusd-stats, which circus starts itself) its endpoint on their command line."""
+    """Processes circusd started for this home: the marker in their environment, or (for a
+    circusd-stats started from an older circus.ini, by circus itself) its endpoint on their
+    command line."""
     marker = f"{STACK_MARKER}={layout.home}".encode()
     endpoint = layout.endpoint("endpoint").encode()
     found = []

@@ -263,6 +263,20 @@ def test_the_beer_graph_defaults_to_the_beers_window_and_stays_inside_it(brewer_
     assert (answer["start"], answer["end"]) == (HOUR0 + 3600, HOUR0 + 3 * 3600)
 
 
+def test_a_range_before_the_beer_began_answers_its_first_second_and_a_reversed_one_is_refused(
+    brewer_client, beer
+):
+    before = brewer_client.get(f"/api/beers/{beer.pk}/graph?width=100&end={HOUR0 - 86400}")
+    reversed_range = brewer_client.get(
+        f"/api/beers/{beer.pk}/graph?width=100&start={HOUR0 + 7200}&end={HOUR0 + 3600}"
+    )
+
+    assert before.status_code == 200
+    answer = before.json()
+    assert (answer["start"], answer["end"]) == (HOUR0 + 3600, HOUR0 + 3601)  # the window's edge
+    assert reversed_range.status_code == 400
+
+
 def test_an_active_beers_graph_runs_to_now(brewer_client, beer):
     beer.ended_at = None
     beer.save()

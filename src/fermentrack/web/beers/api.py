@@ -124,8 +124,12 @@ def beer_graph(request: HttpRequest, beer_id: int, query: Query[BeerRangeQuery])
     window_end = beer.ended_at if beer.ended_at is not None else int(time.time())
     start = max(beer.started_at, query.start if query.start is not None else beer.started_at)
     end = min(window_end, query.end if query.end is not None else window_end)
-    if query.start is None and query.end is None and end <= start:
-        end = start + 1  # a beer started this very second: an empty graph, not an error
+    reversed_range = query.start is not None and query.end is not None and query.start >= query.end
+    if end <= start and not reversed_range:
+        # A beer started this very second, or a range outside the beer's window: an empty
+        # graph at the window's edge, not an error.
+        start = min(start, window_end)
+        end = start + 1
     return _answer(beer.device, start, end, query.width)
 
 

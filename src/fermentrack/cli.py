@@ -99,6 +99,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="simulated hardware: on the first start, fit the chamber's probes and relays "
         "and hold the beer at CELSIUS",
     )
+    firmware.add_argument(
+        "--tiltbridge",
+        metavar="URL",
+        default=None,
+        help="simulated hardware: act as a TiltBridge holding one Tilt in the beer, posting "
+        "to URL (e.g. http://127.0.0.1:8000/tiltbridge/) as bridge sim-<folder name>",
+    )
+    firmware.add_argument(
+        "--tilt-colour",
+        metavar="COLOUR",
+        default=None,
+        help="the simulated Tilt's colour (Red, Green, Black, Purple, Orange, Blue, Yellow, Pink)",
+    )
+    firmware.add_argument(
+        "--tilt-every",
+        type=int,
+        metavar="SECONDS",
+        default=900,
+        help="simulated seconds between Tilt posts (default 900; at most one a real second)",
+    )
     _add_firmware_arguments(firmware)
 
     try_chamber = verbs.add_parser(

@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -70,9 +70,18 @@ class Firmware:
     """`fermentrack firmware` on a fixed TCP port or a pty link, so a restart is found again."""
 
     def __init__(
-        self, home: Path, name: str, *, dialect: str = "esp", pty: bool = False, speed: int = 60
+        self,
+        home: Path,
+        name: str,
+        *,
+        dialect: str = "esp",
+        pty: bool = False,
+        speed: int = 60,
+        extra: Sequence[str] = (),
     ) -> None:
+        """`extra`: more options, such as ("--tiltbridge", url, "--tilt-colour", "Purple")."""
         self.home, self.name, self.dialect, self.speed = home, name, dialect, speed
+        self.extra = list(extra)
         self.pty_path = home / f"tty-{name}" if pty else None
         self.port = None if pty else free_port()
         self.process: subprocess.Popen | None = None
@@ -98,6 +107,7 @@ class Firmware:
                 self.dialect,
                 "--speed",
                 str(self.speed),
+                *self.extra,
             ],
             env=environment(self.home),
             stdout=subprocess.PIPE,
@@ -171,6 +181,50 @@ class WebApp(web_app.WebApp):
             ).split()[-1]  # the shell says how many objects it imported first
         )
 
+    def start_profile_with_holds(
+        self, device: str, points: list[tuple[int, float]], holds: dict[int, dict]
+    ) -> int:
+        """A new profile with `points` and `holds` (offset -> Hold fields), started on `device`
+        now; its id."""
+        return int(
+            self.manage_shell(
+                "from fermentrack.controller.profile_holds import Hold\n"
+                "from fermentrack.web.profiles.models import FermentationProfile\n"
+                "from fermentrack.web.devices.models import Device\n"
+                f"p = FermentationProfile.objects.create(name='held {device}', temp_format='C')\n"
+                f"holds = {{o: Hold(**fields) for o, fields in {holds!r}.items()}}\n"
+                "assert not [h.problems() for h in holds.values() if h.problems()]\n"
+                f"p.replace_points({points!r}, holds)\n"
+                f"p.start_on(Device.objects.get(name={device!r}))\n"
+                "print(p.pk)"
+            ).split()[-1]
+        )
+
+    def add_tiltbridge_tilt(self, device: str, colour: str, bridge: str) -> None:
+        """A Tilt heard through the TiltBridge `bridge`, floating in `device`'s beer; and an
+        admin, so the site takes the bridge's posts (it sends every page to its first-run
+        setup until one exists)."""
+        self.manage_shell(
+            "from django.contrib.auth import get_user_model\n"
+            "from fermentrack.web.devices.models import Device\n"
+            "from fermentrack.web.gravity.models import GravitySensor\n"
+            "User = get_user_model()\n"
+            "User.objects.filter(username='admin').exists() or "
+            "User.objects.create_superuser('admin', 'a@example.com', 'hop-cone-fermenter-42')\n"
+            f"GravitySensor.objects.create(name={colour + ' Tilt'!r}, kind='tiltbridge', "
+            f"colour={colour!r}, bridge_mdns_id={bridge!r}, "
+            f"device=Device.objects.get(name={device!r}))"
+        )
+
+    def profile_progress(self, device: str) -> dict:
+        """The progress of the profile's holds the web app keeps for `device`."""
+        answer = self.manage_shell(
+            "import json\n"
+            "from fermentrack.web.devices.models import Device\n"
+            f"print(json.dumps(Device.objects.get(name={device!r}).profile_progress))"
+        )
+        return json.loads(answer.strip().splitlines()[-1])
+
     def active_profile(self, device: str) -> int | None:
         """The id of the profile the web app shows running on `device`."""
         answer = self.manage_shell(
@@ -212,7 +266,14 @@ class ControllerProcess:
     """`fermentrack -v controller NAME`; its log (with every point it logged) in a file."""
 
     def __init__(
-        self, home: Path, name: str, token: str, api_url: str, *, link: str | None = None
+        self,
+        home: Path,
+        name: str,
+        token: str,
+        api_url: str,
+        *,
+        link: str | None = None,
+        **extra_env: str,
     ) -> None:
         self.home, self.name = home, name
         self.env = environment(
@@ -220,6 +281,7 @@ class ControllerProcess:
             FERMENTRACK_DEVICE_TOKEN=token,
             FERMENTRACK_API_URL=api_url,
             FERMENTRACK_DEVICE_STARTUP_DELAY_S="0",
+            **extra_env,
         )
         if link is not None:
             self.env["FERMENTRACK_DEVICE_LINK"] = link

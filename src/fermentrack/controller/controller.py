@@ -7,7 +7,9 @@ A few coroutines, each owning one thing (ARCHITECTURE.md; no Django here):
   link drops or the firmware falls silent for 3 intervals it says so, annotates the gap and
   reconnects with backoff (1 s up to 60 s), for ever;
 - the socket server (`socket_server.py`), for the web app's commands (interfaces.md §2);
-- the profile ticker, every 30 s while the firmware is in profile mode;
+- the profile ticker, every 30 s while the firmware is in profile mode; while a profile point
+  holds for the beer's gravity it asks the web app for the readings at each tick (a web app
+  that cannot answer leaves the hold going until its time limit);
 - the outbox writer, the uploader and the status reporter, so that neither the disk nor the
   web app ever holds up a poll.
 
@@ -47,9 +49,10 @@ from fermentrack.brewpi.temperature import (
     TempFormat,
     temp_to_degrees,
 )
+from fermentrack.config import env_int
 from fermentrack.controller.device_config import DeviceConfig
 from fermentrack.controller.outbox import Outbox
-from fermentrack.controller.profile_runner import Profile, ProfileRunner
+from fermentrack.controller.profile_runner import PROFILE_TICK_S, Profile, ProfileRunner
 from fermentrack.controller.session import (
     FirmwareRefused,
     FirmwareSession,
@@ -79,6 +82,7 @@ RECONNECT_FIRST_S = 1.0
 RECONNECT_MAX_S = 60.0
 CONFIG_RETRY_MAX_S = 60.0
 POLL_TIMEOUT_S = 5.0
+GRAVITY_TIMEOUT_S = 5.0  # a hold's readings: the profile tick never waits longer on the web app
 FIRMWARE_ANNOTATIONS_PER_MINUTE = 30  # a firmware flooding D: lines must not flood the graph
 MAX_ANNOTATION_CHARS = 500
 
@@ -112,7 +116,8 @@ class Controller:
         self.config: DeviceConfig | None = None
         self.environment_link = link
         self.startup_delay_s = startup_delay_s
-        self.profile_runner = ProfileRunner()
+        self.profile_tick_s = env_int("FERMENTRACK_PROFILE_TICK_S", PROFILE_TICK_S, low=1, high=300)
+        self.profile_runner = ProfileRunner(tick_s=self.profile_tick_s)
         self.profile_finished: Profile | None = None  # until the web app stops sending it
         # The firmware as last read.
         self.session: FirmwareSession | None = None
@@ -289,7 +294,15 @@ class Controller:
             config.temp_format.value,
             "no profile" if config.profile is None else f"profile {config.profile.id}",
         )
-        self.profile_runner = ProfileRunner(config.profile, config.temp_format.value)
+        # The same run keeps the progress of its holds as this process knows it: the config's
+        # copy is only as fresh as the last status the web app received.
+        runner = self.profile_runner
+        kept = None
+        if config.profile is not None and config.profile.same_run(runner.profile):
+            kept = runner.progress
+        self.profile_runner = ProfileRunner(
+            config.profile, config.temp_format.value, progress=kept, tick_s=self.profile_tick_s
+        )
         if config.profile != self.profile_finished:
             self.profile_finished = None
         if self.link != self._current_url:
@@ -631,6 +644,7 @@ class Controller:
             "profile_finished": None
             if self.profile_finished is None
             else {"id": self.profile_finished.id, "started_at": self.profile_finished.started_at},
+            "profile_progress": self.profile_runner.report(),
         }
 
     async def _report_status(self) -> None:
@@ -683,6 +697,7 @@ class Controller:
             held = "its last setting" if current is None else f"{current:.1f} °{self.unit.value}"
             self.annotate(f"No profile is active for this device; holding {held}")
             return
+        await self._follow_holds(time.time())
         step = self.profile_runner.step(time.time(), current)
         if step.settings:
             await self.apply_settings(session, step.settings, timeout=POLL_TIMEOUT_S)
@@ -691,6 +706,43 @@ class Controller:
             self.note_profile_finished(step.annotation)
         elif step.annotation:
             self.annotate(step.annotation)
+
+    async def _follow_holds(self, now: float) -> None:
+        """Begin the hold the profile has reached; end the one under way when the gravity
+        readings meet its condition or its time is up. Several may settle at once after the
+        controller was down, each timed as it would have been."""
+        runner = self.profile_runner
+        for _ in range(len(runner.profile.holds) + 1 if runner.profile else 0):
+            began = runner.begin_due_hold(now)
+            if began:
+                self.annotate(began)
+                self._status_due.set()
+            under_way = runner.hold_under_way()
+            if under_way is None:
+                return
+            hold, since = under_way
+            readings = await self._gravity_readings(hold.readings_since(since, now))
+            if runner is not self.profile_runner:
+                return  # a new config came meanwhile: its runner starts afresh
+            ended = runner.end_hold_if_over(now, readings)
+            if ended is None:
+                return
+            self.annotate(ended)
+            self._status_due.set()
+
+    async def _gravity_readings(self, since: int) -> list[tuple[int, float]] | None:
+        """The device's gravity readings from `since`, or None when the web app gives none."""
+        try:
+            answer = await asyncio.wait_for(self.api.get_gravity(since), GRAVITY_TIMEOUT_S)
+            readings = [(int(item["ts"]), float(item["gravity"])) for item in answer["readings"]]
+        except (WebUnavailable, WebRejected, TimeoutError) as error:
+            log.warning("no gravity readings for the profile's hold: %s", error)
+            return None
+        except (KeyError, TypeError, ValueError) as error:
+            log.error("the web app's gravity readings are not as agreed: %r", error)
+            return None
+        log.debug("%d gravity readings since %d", len(readings), since)
+        return readings
 
     def note_profile_finished(self, annotation: str | None) -> None:
         """The profile handed over to beer constant: annotate it, and tell the web app in the

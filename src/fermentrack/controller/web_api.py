@@ -1,5 +1,5 @@
 """The controller's HTTP client to the web app (interfaces.md §1): config, points, annotations,
-status.
+status, and the gravity readings a profile's hold waits on.
 
 One kept-alive connection per controller (controller/http11.py), the device token on every
 request, and a bound on every call as a whole, so the controller never waits on the web app for
@@ -70,6 +70,11 @@ class WebApi:
     async def post_status(self, status: dict) -> dict:
         """Report the controller's status; answers {config_version}."""
         return await self._request("POST", "/api/controller/status", status)
+
+    async def get_gravity(self, since: int) -> dict:
+        """The device's gravity readings from `since` (Unix s), oldest first; answers
+        {readings: [{ts, gravity}]} (docs/interfaces-additions.md §1)."""
+        return await self._request("GET", f"/api/controller/gravity?since={int(since)}")
 
     async def aclose(self) -> None:
         await self._http.aclose()

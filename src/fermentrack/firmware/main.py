@@ -14,6 +14,7 @@ from fermentrack.firmware.clock import Clock
 from fermentrack.firmware.scenario import Scenario
 from fermentrack.firmware.simulated_hardware import SimulatedBoard
 from fermentrack.firmware.simulator import ChamberSimulator
+from fermentrack.firmware.tiltbridge import TiltBridgePoster, bridge_name
 from fermentrack.firmware.transport import serve_pty, serve_tcp
 
 log = logging.getLogger(__name__)
@@ -51,13 +52,15 @@ async def serve_board(
     pty: Path | None = None,
     stop: asyncio.Event | None = None,
     on_ready=None,
+    tiltbridge: TiltBridgePoster | None = None,
 ) -> None:
-    """Serve `board` and tick it until `stop` is set (SIGTERM and SIGINT set it)."""
+    """Serve `board` and tick it until `stop` is set (SIGTERM and SIGINT set it); with
+    `tiltbridge`, post the simulated beer's Tilt readings meanwhile."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    server = terminal = None
+    server = terminal = posting = None
     try:
         if tcp is not None:
             server = await serve_tcp(board, *tcp)
@@ -69,8 +72,16 @@ async def serve_board(
         print(f"firmware ({board.dialect.value}) listening on {where}", flush=True)
         if on_ready is not None:
             on_ready()
-        await run_board(board, Clock(speed), stop)
+        clock = Clock(speed)
+        if tiltbridge is not None:
+            posting = asyncio.create_task(tiltbridge.follow(board, clock, stop), name="tilt")
+        await run_board(board, clock, stop)
     finally:
+        if posting is not None:
+            posting.cancel()
+            await asyncio.gather(posting, return_exceptions=True)
+        if tiltbridge is not None:
+            tiltbridge.close()
         if server is not None:
             server.close()
         if terminal is not None:
@@ -85,6 +96,7 @@ def run_firmware(args) -> int:
     if args.hardware != "sim" and args.speed != 1.0:
         raise ValueError("--speed applies to simulated hardware only")
     board = build_board(args.eeprom, Dialect(args.dialect), args.hardware)
+    tiltbridge = simulated_tiltbridge(args, board)
     if args.fit_chamber is not None:
         if args.hardware != "sim":
             raise ValueError("--fit-chamber applies to simulated hardware only")
@@ -92,5 +104,34 @@ def run_firmware(args) -> int:
 
         if fit_if_new(board, args.fit_chamber):
             log.info("first start: chamber fitted, beer constant %.1f °C", args.fit_chamber)
-    asyncio.run(serve_board(board, speed=args.speed, tcp=args.tcp, pty=args.pty))
+    asyncio.run(
+        serve_board(board, speed=args.speed, tcp=args.tcp, pty=args.pty, tiltbridge=tiltbridge)
+    )
     return 0
+
+
+def simulated_tiltbridge(args, board: Board) -> TiltBridgePoster | None:
+    """The TiltBridge poster `--tiltbridge URL --tilt-colour COLOUR` asks for, or None."""
+    if args.tiltbridge is None:
+        if args.tilt_colour is not None:
+            raise ValueError("--tilt-colour goes with --tiltbridge URL")
+        return None
+    if args.hardware != "sim":
+        raise ValueError("--tiltbridge applies to simulated hardware only")
+    if args.tilt_colour is None:
+        raise ValueError("--tiltbridge needs --tilt-colour: the colour of the simulated Tilt")
+    tiltbridge = TiltBridgePoster(
+        args.tiltbridge,
+        args.tilt_colour,
+        bridge_name(args.eeprom),
+        every_s=args.tilt_every,
+        seed=board.simulator.scenario.seed,
+    )
+    log.info(
+        "posting the %s Tilt as TiltBridge %s to %s every %d simulated s",
+        tiltbridge.colour,
+        tiltbridge.mdns_id,
+        tiltbridge.url,
+        tiltbridge.every_s,
+    )
+    return tiltbridge

@@ -28,6 +28,14 @@ def test_every_page_leads_to_first_run_until_an_admin_exists(client):
         assert response["Location"] == "/setup/"
 
 
+@pytest.mark.parametrize("path", ["/tiltbridge/", "/iSpindel", "/ispindle/"])
+def test_hydrometers_reach_their_receivers_before_an_admin_exists(client, path):
+    response = client.post(path, "{}", content_type="application/json")
+
+    assert response.status_code != 302  # answered by the receiver, not sent to /setup/
+    assert response.status_code in (400, 404)
+
+
 def test_first_run_creates_a_logged_in_admin(client):
     response = client.post("/setup/", GOOD)
     assert response.status_code == 302

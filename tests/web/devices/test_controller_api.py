@@ -1,15 +1,19 @@
-"""The controller API of interfaces.md §1: tokens, batches, duplicates, errors, config, status."""
+"""The controller API of interfaces.md §1: tokens, batches, duplicates, errors, config, status;
+and its additions: holds in the config, their progress in the status, the gravity readings."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from itertools import pairwise
 
 import pytest
 from django.test import Client
 
+from fermentrack.controller.profile_holds import Hold
 from fermentrack.web.beers.models import Annotation, LogPoint, PointRollup
 from fermentrack.web.devices.models import Device
+from fermentrack.web.gravity.models import GravityReading, GravitySensor, store_readings
 from fermentrack.web.profiles.models import FermentationProfile, ProfilePoint
 
 pytestmark = pytest.mark.django_db
@@ -393,14 +397,201 @@ def test_the_config_with_an_active_profile_gives_its_points_in_the_devices_unit(
     answer = controller.get("config").json()
 
     assert answer["temp_format"] == "F"
+    no_hold = dict.fromkeys(
+        ("hold_until", "hold_gravity", "hold_tolerance", "hold_for_s", "hold_max_s")
+    )
     assert answer["profile"] == {
         "id": profile.pk,
         "started_at": T0,
         "points": [
-            {"offset_s": 0, "temperature": 50.0},
-            {"offset_s": 7 * 86400, "temperature": 65.3},
+            {"offset_s": 0, "temperature": 50.0, **no_hold},
+            {"offset_s": 7 * 86400, "temperature": 65.3, **no_hold},
         ],
+        "progress": {"holds": [], "holding": None},
     }
+
+
+DAY = 86400
+UNTIL_1012 = Hold("gravity_at_most", max_s=3 * DAY, gravity=1.012)
+STEADY = Hold("gravity_stable", max_s=5 * DAY, tolerance=2.0, for_s=DAY)
+
+
+def started_with_holds(device) -> FermentationProfile:
+    """Ale: 18 °C, held until 1.012 at 3 days; 21 °C at 5 days, held until steady."""
+    profile = FermentationProfile.objects.create(name="Held ale", temp_format="C")
+    profile.replace_points(
+        [(0, 18.0), (3 * DAY, 18.0), (5 * DAY, 21.0)], {3 * DAY: UNTIL_1012, 5 * DAY: STEADY}
+    )
+    profile.start_on(device, now=datetime.fromtimestamp(T0, UTC))
+    return profile
+
+
+def test_the_config_gives_each_points_hold_and_a_new_runs_empty_progress(controller, device):
+    started_with_holds(device)
+
+    profile = controller.get("config").json()["profile"]
+
+    assert [point["hold_until"] for point in profile["points"]] == [
+        None,
+        "gravity_at_most",
+        "gravity_stable",
+    ]
+    assert profile["points"][1] | {"temperature": None} == {
+        "offset_s": 3 * DAY,
+        "temperature": None,
+        "hold_until": "gravity_at_most",
+        "hold_gravity": 1.012,
+        "hold_tolerance": None,
+        "hold_for_s": None,
+        "hold_max_s": 3 * DAY,
+    }
+    assert profile["points"][2]["hold_tolerance"] == 2.0
+    assert profile["points"][2]["hold_for_s"] == DAY
+    assert profile["progress"] == {"holds": [], "holding": None}
+
+
+def progress(profile_id: int, started_at: int = T0, **changes) -> dict:
+    return {
+        "id": profile_id,
+        "started_at": started_at,
+        "holds": [{"index": 1, "held_s": 36000}],
+        "holding": {"index": 2, "since": T0 + 6 * DAY},
+    } | changes
+
+
+def test_the_progress_a_status_reports_comes_back_in_the_config(controller, device):
+    profile = started_with_holds(device)
+
+    answer = controller.post("status", {**STATUS, "profile_progress": progress(profile.pk)})
+
+    assert answer.status_code == 200, answer.content
+    assert controller.get("config").json()["profile"]["progress"] == {
+        "holds": [{"index": 1, "held_s": 36000}],
+        "holding": {"index": 2, "since": T0 + 6 * DAY},
+    }
+    device.refresh_from_db()
+    assert "profile_progress" not in device.status
+
+
+def test_progress_of_another_run_is_not_kept(controller, device):
+    profile = started_with_holds(device)
+
+    controller.post("status", {**STATUS, "profile_progress": progress(profile.pk, T0 - 600)})
+    controller.post("status", {**STATUS, "profile_progress": progress(profile.pk + 1)})
+
+    assert controller.get("config").json()["profile"]["progress"] == {
+        "holds": [],
+        "holding": None,
+    }
+
+
+def test_starting_a_profile_again_clears_its_progress_and_skips_holds_before_the_start(
+    controller, device
+):
+    profile = started_with_holds(device)
+    controller.post("status", {**STATUS, "profile_progress": progress(profile.pk)})
+
+    profile.start_on(device, offset_s=4 * DAY, now=datetime.fromtimestamp(T0 + 3600, UTC))
+
+    config = controller.get("config").json()["profile"]
+    assert config["started_at"] == T0 + 3600 - 4 * DAY
+    assert config["progress"] == {"holds": [{"index": 1, "held_s": 0}], "holding": None}
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"holds": [{"index": -1, "held_s": 0}]}, "profile_progress.holds[0].index"),
+        ({"holds": [{"index": 1, "held_s": "10"}]}, "profile_progress.holds[0].held_s"),
+        ({"holding": {"index": 1, "since": "soon"}}, "profile_progress.holding.since"),
+        ({"started_at": None}, "profile_progress.started_at"),
+    ],
+)
+def test_a_status_with_malformed_progress_is_refused_naming_the_field(
+    controller, device, changes, named
+):
+    profile = started_with_holds(device)
+
+    response = controller.post(
+        "status", {**STATUS, "profile_progress": progress(profile.pk, **changes)}
+    )
+
+    assert response.status_code == 400
+    assert named in response.json()["detail"]
+
+
+# -- gravity -----------------------------------------------------------------------------------
+
+
+def tilt_on(device, name: str = "Purple Tilt") -> GravitySensor:
+    sensor = GravitySensor(name=name, kind="tiltbridge", colour="Purple", bridge_mdns_id="b")
+    sensor.device = device
+    sensor.save()
+    return sensor
+
+
+def readings(sensor: GravitySensor, *pairs: tuple[int, float]) -> None:
+    store_readings(sensor, [sensor.new_reading(ts, gravity=gravity) for ts, gravity in pairs])
+
+
+def test_the_gravity_readings_of_the_devices_hydrometers_come_oldest_first(controller, device):
+    readings(tilt_on(device), (T0 + 60, 1.0201), (T0, 1.0203), (T0 + 120, 1.0199))
+
+    response = controller.get(f"gravity?since={T0}")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "readings": [
+            {"ts": T0, "gravity": 1.0203},
+            {"ts": T0 + 60, "gravity": 1.0201},
+            {"ts": T0 + 120, "gravity": 1.0199},
+        ]
+    }
+
+
+def test_gravity_readings_start_at_since_and_leave_out_hidden_and_outliers_and_other_devices(
+    controller, device
+):
+    sensor = tilt_on(device)
+    readings(sensor, *[(T0 + 60 * n, round(1.030 - 0.0001 * n, 4)) for n in range(10)])
+    GravityReading.objects.filter(ts=T0 + 5 * 60).update(hidden=True)
+    GravityReading.objects.filter(ts=T0 + 6 * 60).update(outlier=True)
+    GravityReading.objects.filter(ts=T0 + 7 * 60).update(corrected_gravity=1.0250)
+    other = Device(name="fridge-2", link="tcp://192.168.1.21:23")
+    other.issue_token()
+    other.save()
+    readings(tilt_on(other, "Red Tilt"), (T0 + 8 * 60 + 1, 1.100))
+
+    answer = controller.get(f"gravity?since={T0 + 4 * 60}").json()
+
+    assert answer["readings"] == [
+        {"ts": T0 + 4 * 60, "gravity": 1.0296},
+        {"ts": T0 + 7 * 60, "gravity": 1.0250},
+        {"ts": T0 + 8 * 60, "gravity": 1.0292},
+        {"ts": T0 + 9 * 60, "gravity": 1.0291},
+    ]
+
+
+def test_more_than_two_thousand_gravity_readings_are_thinned_evenly_keeping_the_newest(
+    controller, device
+):
+    sensor = tilt_on(device)
+    readings(sensor, *[(T0 + n, 1.030) for n in range(5000)])
+
+    answer = controller.get(f"gravity?since={T0}").json()["readings"]
+
+    assert len(answer) == 2000
+    assert answer[0]["ts"] == T0 and answer[-1]["ts"] == T0 + 4999
+    gaps = {later["ts"] - earlier["ts"] for earlier, later in pairwise(answer)}
+    assert gaps <= {2, 3}
+
+
+def test_the_gravity_call_needs_the_token_and_a_unix_since(controller, device):
+    assert Client().get(f"/api/controller/gravity?since={T0}").status_code == 401
+    for query, message in (("", "since: required"), ("?since=soon", "since: expected")):
+        response = controller.get(f"gravity{query}")
+        assert response.status_code == 400
+        assert message in response.json()["detail"], response.json()
 
 
 def test_a_profile_chosen_but_not_started_is_no_profile(controller, device):

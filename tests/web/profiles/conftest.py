@@ -34,7 +34,8 @@ def editor_data(
     start: str = "",
     notes: str = "",
 ) -> dict:
-    """The POST of the profile editor: details plus one formset row per (when, temperature)."""
+    """The POST of the profile editor: details plus one formset row per (when, temperature),
+    each optionally followed by its hold cells (HOLD_FIELDS)."""
     data = {
         "name": name,
         "temp_format": unit,
@@ -46,10 +47,16 @@ def editor_data(
         "points-MIN_NUM_FORMS": "0",
         "points-MAX_NUM_FORMS": "1000",
     }
-    for index, (when, temperature) in enumerate(rows):
+    for index, (when, temperature, *hold) in enumerate(rows):
         data[f"points-{index}-when"] = when
         data[f"points-{index}-temperature"] = temperature
+        for name, text in zip(HOLD_FIELDS, hold, strict=False):
+            data[f"points-{index}-{name}"] = text
     return data
+
+
+# A row's hold cells, after its time and temperature: until, gravity, tolerance, for, at most.
+HOLD_FIELDS = ("hold_until", "hold_gravity", "hold_tolerance", "hold_for", "hold_max")
 
 
 @pytest.fixture

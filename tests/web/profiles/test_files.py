@@ -105,8 +105,8 @@ def test_csv_order_and_range_problems_name_their_lines():
     ("text", "problem"),
     [
         ("", "the file is empty"),
-        ("offset,temperature\n0,18\n", "line 1: expected 'fermentrack-profile,1'"),
-        ("fermentrack-profile,2\nname,x\n", "format version 2 comes from a newer Fermentrack"),
+        ("offset,temperature\n0,18\n", "line 1: expected 'fermentrack-profile,2'"),
+        ("fermentrack-profile,3\nname,x\n", "format version 3 comes from a newer Fermentrack"),
         ("fermentrack-profile,one\n", "version 'one' is not a whole number"),
         (ALE_CSV.replace("unit,C", "unit,K"), "unit 'K' is not C or F"),
         (ALE_CSV.replace("unit,C\n", ""), "the file says no unit"),

@@ -1,4 +1,5 @@
-"""The controller API (interfaces.md §1): what a controller fetches and posts, by device token.
+"""The controller API (interfaces.md §1): what a controller fetches and posts, by device token,
+and the gravity readings a profile's hold waits on (docs/interfaces-additions.md §1).
 
 Every call carries `Authorization: Bearer <device token>`. Before a body is parsed, a body over
 1 MB gets 413 and a wrong or missing token 401; a body that does not validate gets 400 naming
@@ -22,12 +23,17 @@ from ninja.security import HttpBearer
 from pydantic import BaseModel, ValidationError, WrapValidator
 from pydantic_core import PydanticCustomError
 
+from fermentrack.controller.profile_holds import HoldProgress
 from fermentrack.web.beers.ingest import store_annotations, store_points
 from fermentrack.web.beers.models import Annotation, AnnotationSource, LogPoint
 from fermentrack.web.devices.models import Device, hash_token
+from fermentrack.web.gravity.models import GravityReading
 
 MAX_POINTS_PER_CALL = 1000
 MAX_ANNOTATIONS_PER_CALL = 1000
+MAX_GRAVITY_READINGS = 2000
+MAX_PROFILE_POINTS = 500
+HOLD_FIELDS = ("hold_until", "hold_gravity", "hold_tolerance", "hold_for_s", "hold_max_s")
 UNIX_2000 = 946_684_800
 UNIX_2100 = 4_102_444_800
 LOWEST_TEMP, HIGHEST_TEMP = -60, 150
@@ -170,12 +176,39 @@ POST_ERRORS = {400: ErrorOut, 401: ErrorOut, 413: ErrorOut}
 class ProfilePointOut(Schema):
     offset_s: int
     temperature: float
+    hold_until: Literal["gravity_at_most", "gravity_stable"] | None = Field(
+        None, description="hold this point's temperature until the condition, or no hold"
+    )
+    hold_gravity: float | None = Field(None, description="SG, for gravity_at_most")
+    hold_tolerance: float | None = Field(
+        None, description="gravity points (0.001 SG), for gravity_stable"
+    )
+    hold_for_s: int | None = Field(None, description="seconds steady, for gravity_stable")
+    hold_max_s: int | None = Field(None, description="the hold's time limit in seconds")
+
+
+class HoldDoneOut(Schema):
+    index: int = Field(description="the point's place in offset order, from 0")
+    held_s: int
+
+
+class HoldingOut(Schema):
+    index: int
+    since: int = Field(description="Unix seconds the hold began")
+
+
+class ProgressOut(Schema):
+    holds: list[HoldDoneOut]
+    holding: HoldingOut | None
 
 
 class ProfileOut(Schema):
     id: int
     started_at: int = Field(description="Unix seconds")
     points: list[ProfilePointOut] = Field(description="temperatures in the device's unit")
+    progress: ProgressOut = Field(
+        description="the holds this run has done and the one under way, as last reported"
+    )
 
 
 class ConfigOut(Schema):
@@ -205,19 +238,36 @@ def _active_profile(device: Device) -> dict | None:
     profile = device.active_profile
     if profile is None or device.profile_started_at is None:
         return None
-    return {
-        "id": profile.pk,
-        "started_at": int(device.profile_started_at.timestamp()),
-        "points": [
+    started_at = int(device.profile_started_at.timestamp())
+    points = []
+    for point in profile.points.all():
+        hold = point.hold
+        points.append(
             {
                 "offset_s": point.offset_s,
                 "temperature": convert_temperature(
                     point.temperature, profile.temp_format, device.temp_format
                 ),
+                **(hold.fields() if hold else dict.fromkeys(HOLD_FIELDS)),
             }
-            for point in profile.points.all()
-        ],
+        )
+    return {
+        "id": profile.pk,
+        "started_at": started_at,
+        "points": points,
+        "progress": _progress_of_run(device, profile.pk, started_at),
     }
+
+
+def _progress_of_run(device: Device, profile_id: int, started_at: int) -> dict:
+    """The stored progress when it belongs to this run of the profile; else none yet."""
+    stored = device.profile_progress or {}
+    if (stored.get("id"), stored.get("started_at")) == (profile_id, started_at):
+        try:
+            return HoldProgress.from_json(stored).to_json()
+        except ValueError:
+            pass  # written by hand or by an older version: start the holds afresh
+    return HoldProgress().to_json()
 
 
 def convert_temperature(value: float, unit: str, to_unit: str) -> float:
@@ -305,8 +355,29 @@ class FirmwareIn(BodyIn):
 
 
 class ProfileRefIn(BodyIn):
-    id: Annotated[int, Field(strict=True, ge=1), _expect("a profile id")]
+    id: Annotated[int, Field(ge=1, lt=2**63), _expect("a profile id", refuse=(bool, str))]
     started_at: UnixTime
+
+
+class HoldDoneIn(BodyIn):
+    index: Annotated[
+        int, Field(strict=True, ge=0, lt=MAX_PROFILE_POINTS), _expect("a point's index")
+    ]
+    held_s: Annotated[int, Field(strict=True, ge=0), _expect("seconds held, 0 or more")]
+
+
+class HoldingIn(BodyIn):
+    index: Annotated[
+        int, Field(strict=True, ge=0, lt=MAX_PROFILE_POINTS), _expect("a point's index")
+    ]
+    since: UnixTime
+
+
+class ProgressIn(BodyIn):
+    id: Annotated[int, Field(ge=1, lt=2**63), _expect("a profile id", refuse=(bool, str))]
+    started_at: UnixTime
+    holds: list[HoldDoneIn] = Field(default_factory=list, max_length=MAX_PROFILE_POINTS)
+    holding: HoldingIn | None = None
 
 
 class StatusIn(BodyIn):
@@ -324,6 +395,7 @@ class StatusIn(BodyIn):
     state: StateNumber = None
     last_error: _text(500, "a message") = None
     profile_finished: ProfileRefIn | None = None
+    profile_progress: ProgressIn | None = None
 
 
 class StatusOut(Schema):
@@ -338,9 +410,11 @@ def status(request, payload: StatusIn):
     device: Device = request.auth
     # update() touches only these columns, so a config change made meanwhile is kept.
     Device.objects.filter(pk=device.pk).update(
-        status=payload.model_dump(mode="json", exclude={"profile_finished"}),
+        status=payload.model_dump(mode="json", exclude={"profile_finished", "profile_progress"}),
         last_seen_at=timezone.now(),
     )
+    if payload.profile_progress is not None:
+        _keep_progress(device, payload.profile_progress)
     if payload.profile_finished is not None:
         _end_finished_profile(device, payload.profile_finished)
     device.refresh_from_db(fields=["config_version"])
@@ -359,3 +433,66 @@ def _end_finished_profile(device: Device, finished: ProfileRefIn) -> None:
     ).update(active_profile=None, profile_started_at=None)
     if ended:
         device.bump_config_version()
+
+
+def _keep_progress(device: Device, progress: ProgressIn) -> None:
+    """Keep the progress of the profile's holds, so a restarted controller resumes them; only
+    for the run the device is on (a status sent just before a new start names the old one)."""
+    started = datetime.fromtimestamp(progress.started_at, tz=UTC)
+    Device.objects.filter(
+        pk=device.pk,
+        active_profile_id=progress.id,
+        profile_started_at__gte=started,
+        profile_started_at__lt=started + timedelta(seconds=1),
+    ).update(profile_progress=progress.model_dump(mode="json"))
+
+
+# -- GET gravity -----------------------------------------------------------------------------
+
+
+class GravityReadingOut(Schema):
+    ts: int = Field(description="Unix seconds")
+    gravity: float = Field(description="SG; a person's correction when there is one")
+
+
+class GravityOut(Schema):
+    readings: list[GravityReadingOut] = Field(
+        description=f"oldest first; at most {MAX_GRAVITY_READINGS}, evenly thinned when more "
+        "came (the newest always kept)"
+    )
+
+
+# A query parameter: text that must read as a whole Unix second.
+SinceTime = Annotated[
+    int,
+    Field(ge=UNIX_2000, lt=UNIX_2100),
+    _expect("an integer Unix time in seconds (years 2000 to 2099)"),
+]
+
+
+@router.get("/gravity", response={200: GravityOut, 400: ErrorOut, 401: ErrorOut})
+def gravity(request, since: SinceTime):
+    """The gravity readings of the device's hydrometers from `since` on, for a profile's hold:
+    hidden readings and outliers left out."""
+    device: Device = request.auth
+    rows = list(
+        GravityReading.objects.filter(device=device, ts__gte=since, hidden=False, outlier=False)
+        .exclude(gravity__isnull=True, corrected_gravity__isnull=True)
+        .order_by("ts")
+        .values_list("ts", "gravity", "corrected_gravity")
+    )
+    readings = [
+        {"ts": ts, "gravity": gravity if corrected is None else corrected}
+        for ts, gravity, corrected in rows
+    ]
+    return {"readings": thin_out(readings, MAX_GRAVITY_READINGS)}
+
+
+def thin_out(items: list, limit: int) -> list:
+    """At most `limit` of `items`, evenly spaced, the first and the last always among them."""
+    if len(items) <= limit:
+        return items
+    if limit == 1:
+        return items[-1:]
+    last = len(items) - 1
+    return [items[round(step * last / (limit - 1))] for step in range(limit)]

@@ -72,6 +72,9 @@ class Device(models.Model):
         related_name="devices",
     )
     profile_started_at = models.DateTimeField(null=True, blank=True)
+    # How far the running profile's holds have got, as the controller last reported it
+    # (docs/interfaces-additions.md §1): {"id", "started_at", "holds", "holding"}.
+    profile_progress = models.JSONField(default=dict, blank=True)
     config_version = models.PositiveIntegerField(default=1)
     # The controller's last status report (interfaces.md §1), as it sent it.
     status = models.JSONField(default=dict, blank=True)

@@ -1,6 +1,9 @@
-"""Profile files: a profile written as CSV or JSON (format version 1), and read back.
+"""Profile files: a profile written as CSV or JSON, and read back.
 
-README.md, "Fermentation profile files", describes both formats for people. Reading checks
+README.md, "Fermentation profile files", describes both formats for people. Version 2 adds a
+point's hold (docs/interfaces-additions.md §1): CSV has five more columns after the temperature
+(hold_until, hold_gravity, hold_tolerance, hold_for, hold_max), JSON the point's hold_* keys. A
+profile without holds is written as version 1, so older readers still take it. Reading checks
 everything and raises ProfileFileError with every problem found, each naming its line (CSV) or
 point (JSON), so a brewer can fix a file in one go.
 """
@@ -15,10 +18,12 @@ import re
 from dataclasses import dataclass, field
 
 from fermentrack.brewpi.profile_schedule import Point, format_offset, parse_offset
-from fermentrack.web.profiles.models import FermentationProfile, point_problems
+from fermentrack.controller.profile_holds import HOLD_KINDS, Hold, gravity_words
+from fermentrack.web.profiles.models import FermentationProfile, hold_problems, point_problems
 
 FORMAT_NAME = "fermentrack-profile"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: points may carry holds; 1: points only
+HOLD_COLUMNS = ["hold_until", "hold_gravity", "hold_tolerance", "hold_for", "hold_max"]
 MAX_FILE_BYTES = 256 * 1024
 MAX_NAME_LENGTH = 128
 _TEMPERATURE = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
@@ -33,10 +38,22 @@ class ProfileFile:
     unit: str
     notes: str = ""
     points: list[Point] = field(default_factory=list)
+    holds: dict[int, Hold] = field(default_factory=dict)  # by the offset of their point
 
     @classmethod
     def of(cls, profile: FermentationProfile) -> ProfileFile:
-        return cls(profile.name, profile.temp_format, profile.notes, profile.point_list())
+        return cls(
+            profile.name,
+            profile.temp_format,
+            profile.notes,
+            profile.point_list(),
+            profile.hold_list(),
+        )
+
+    @property
+    def version(self) -> int:
+        """The oldest format version that carries this profile."""
+        return 2 if self.holds else 1
 
 
 class ProfileFileError(ValueError):
@@ -53,6 +70,78 @@ def parse_temperature(text: str) -> float:
     if not _TEMPERATURE.match(cleaned):
         raise ValueError(f"temperature {text!r} is not a number: write it like 18.5")
     return round(float(cleaned.replace(",", ".")), 2)
+
+
+def _number(text: str, what: str, example: str) -> float:
+    cleaned = (text or "").strip()
+    if not _TEMPERATURE.match(cleaned):
+        raise ValueError(f"{what} {text!r} is not a number: write it like {example}")
+    return float(cleaned.replace(",", "."))
+
+
+def read_hold(
+    until: str = "",
+    gravity: str = "",
+    tolerance: str = "",
+    for_text: str = "",
+    max_text: str = "",
+) -> tuple[Hold | None, list[str]]:
+    """A hold from text as people type it (the CSV cells, the editor's fields): the condition
+    (gravity_at_most or gravity_stable; empty for none), the gravity (SG, 1.012), the tolerance
+    (gravity points, 2), how long steady and the time limit (offsets such as 1d, 3d 12h).
+    Answers the hold (None when there is none) and the problems, in words."""
+    kind = (until or "").strip().lower()
+    values = {"gravity": gravity, "tolerance": tolerance, "for": for_text, "at most": max_text}
+    given = [name for name, text in values.items() if (text or "").strip()]
+    if not kind:
+        if given:
+            return None, [
+                f"the hold's {' and '.join(given)} {'is' if len(given) == 1 else 'are'} given "
+                f"but not what to hold until: choose {' or '.join(HOLD_KINDS)}, or clear them"
+            ]
+        return None, []
+    if kind not in HOLD_KINDS:
+        choices = " or ".join(HOLD_KINDS)
+        return None, [f"hold until {until.strip()!r} is not a condition: write {choices}"]
+    problems = []
+    parsed: dict[str, object] = {}
+    readers = {
+        "gravity": lambda text: _number(text, "hold gravity", "1.012"),
+        "tolerance": lambda text: _number(text, "hold tolerance", "2 (gravity points)"),
+        "for": parse_offset,
+        "at most": parse_offset,
+    }
+    for name, text in values.items():
+        if (text or "").strip():
+            try:
+                parsed[name] = readers[name](text)
+            except ValueError as error:
+                problems.append(f"the hold's {name}: {error}")
+    if problems:
+        return None, problems
+    hold = Hold(
+        until=kind,
+        max_s=parsed.get("at most"),
+        gravity=parsed.get("gravity"),
+        tolerance=parsed.get("tolerance"),
+        for_s=parsed.get("for"),
+    )
+    problems = hold.problems()
+    return (None, problems) if problems else (hold, [])
+
+
+def hold_cells(hold: Hold | None) -> list[str]:
+    """The hold as the five text cells `read_hold` reads (all empty for no hold)."""
+    if hold is None:
+        return ["", "", "", "", ""]
+    fields = hold.fields()
+    return [
+        hold.until,
+        "" if fields["hold_gravity"] is None else gravity_words(fields["hold_gravity"]),
+        "" if fields["hold_tolerance"] is None else f"{fields['hold_tolerance']:g}",
+        "" if fields["hold_for_s"] is None else format_offset(fields["hold_for_s"]),
+        format_offset(hold.max_s),
+    ]
 
 
 def _unit(text: str) -> str:
@@ -76,25 +165,39 @@ def _name_problem(name: str) -> str | None:
 def to_csv(profile: ProfileFile) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([FORMAT_NAME, FORMAT_VERSION])
+    writer.writerow([FORMAT_NAME, profile.version])
     writer.writerow(["name", profile.name])
     writer.writerow(["unit", profile.unit])
     writer.writerow(["notes", profile.notes])
-    writer.writerow(["offset", "temperature"])
+    writer.writerow(["offset", "temperature", *(HOLD_COLUMNS if profile.holds else [])])
     for offset, temperature in profile.points:
-        writer.writerow([format_offset(offset), f"{temperature:.2f}"])
+        row = [format_offset(offset), f"{temperature:.2f}"]
+        if profile.holds:
+            row += hold_cells(profile.holds.get(offset))
+        writer.writerow(row)
     return buffer.getvalue()
+
+
+def _json_point(offset: int, temperature: float, hold: Hold | None) -> dict:
+    point = {"offset_s": offset, "offset": format_offset(offset), "temperature": temperature}
+    if hold is not None:
+        fields = hold.fields()
+        point |= {key: value for key, value in fields.items() if value is not None}
+        point["hold_max"] = format_offset(hold.max_s)
+        if fields["hold_for_s"] is not None:
+            point["hold_for"] = format_offset(fields["hold_for_s"])
+    return point
 
 
 def to_json(profile: ProfileFile) -> str:
     document = {
         "format": FORMAT_NAME,
-        "version": FORMAT_VERSION,
+        "version": profile.version,
         "name": profile.name,
         "unit": profile.unit,
         "notes": profile.notes,
         "points": [
-            {"offset_s": offset, "offset": format_offset(offset), "temperature": temperature}
+            _json_point(offset, temperature, profile.holds.get(offset))
             for offset, temperature in profile.points
         ],
     }
@@ -134,7 +237,7 @@ def _finish(
     name: str,
     unit: str | None,
     notes: str,
-    rows: list[tuple[str, int, float]],
+    rows: list[tuple[str, int, float, Hold | None]],
     problems: list[str],
 ) -> ProfileFile:
     """The file's profile once every check passed; `unit` is None when the file's was unusable."""
@@ -143,11 +246,12 @@ def _finish(
         problems.insert(0, name_problem)
     # With no readable point, the problems already listed say why; do not add "no points".
     if unit is not None and (rows or not problems):
-        problems.extend(point_problems(rows, unit))
+        problems.extend(point_problems([row[:3] for row in rows], unit))
     if problems or unit is None:
         raise ProfileFileError(problems)
-    points = [(offset, temperature) for _, offset, temperature in rows]
-    return ProfileFile(name.strip(), unit, notes, points)
+    points = [(offset, temperature) for _, offset, temperature, _ in rows]
+    holds = {offset: hold for _, offset, _, hold in rows if hold is not None}
+    return ProfileFile(name.strip(), unit, notes, points, holds)
 
 
 def read_csv(text: str, name: str = "") -> ProfileFile:
@@ -155,8 +259,9 @@ def read_csv(text: str, name: str = "") -> ProfileFile:
     reader = csv.reader(io.StringIO(text))
     problems: list[str] = []
     header: dict[str, str] = {}
-    rows: list[tuple[str, int, float]] = []
+    rows: list[tuple[str, int, float, Hold | None]] = []
     stage = "first line"
+    columns = 2  # the header line says whether the points carry holds
     try:
         for row in reader:
             line = f"line {reader.line_num}"
@@ -181,6 +286,7 @@ def read_csv(text: str, name: str = "") -> ProfileFile:
                 key = cells[0].lower()
                 if key == "offset":
                     stage = "points"
+                    columns = 2 + len(HOLD_COLUMNS) if len(cells) > 2 else 2
                 elif key in ("name", "unit", "notes"):
                     if len(cells) > 2:
                         problems.append(
@@ -193,13 +299,16 @@ def read_csv(text: str, name: str = "") -> ProfileFile:
                         "notes, then the line 'offset,temperature'"
                     )
             else:
-                if len(cells) != 2:
+                if not 2 <= len(cells) <= columns:
+                    holds = f", then {', '.join(HOLD_COLUMNS)}" if columns > 2 else ""
                     problems.append(
-                        f"{line}: expected an offset and a temperature, such as '3d 12h,18.5', "
-                        f"but found {','.join(row)!r}"
+                        f"{line}: expected an offset and a temperature, such as '3d 12h,18.5'"
+                        f"{holds}, but found {','.join(row)!r}"
                     )
                     continue
                 before = len(problems)
+                hold, hold_errors = read_hold(*cells[2:])
+                problems.extend(f"{line}: {problem}" for problem in hold_errors)
                 try:
                     offset = parse_offset(cells[0])
                 except ValueError as error:
@@ -209,7 +318,7 @@ def read_csv(text: str, name: str = "") -> ProfileFile:
                 except ValueError as error:
                     problems.append(f"{line}: {error}")
                 if len(problems) == before:
-                    rows.append((line, offset, temperature))
+                    rows.append((line, offset, temperature, hold))
     except csv.Error as error:
         problems.append(f"line {reader.line_num}: the CSV cannot be read ({error})")
     if stage == "first line":
@@ -259,7 +368,7 @@ def read_json(text: str, name: str = "") -> ProfileFile:
         problems.append('"notes" must be text')
         notes = ""
     points = document.get("points")
-    rows: list[tuple[str, int, float]] = []
+    rows: list[tuple[str, int, float, Hold | None]] = []
     if not isinstance(points, list):
         problems.append('"points" must be a list of {"offset_s": ..., "temperature": ...}')
         points = []
@@ -275,9 +384,31 @@ def read_json(text: str, name: str = "") -> ProfileFile:
             problems.append(f"{label}: temperature {temperature!r} is not a number, such as 18.5")
         elif not math.isfinite(temperature):
             problems.append(f"{label}: temperature {temperature!r} is not a finite number")
+        hold = _json_hold(point, label, problems)
         if len(problems) == before and offset is not None:
-            rows.append((label, offset, round(float(temperature), 2)))
+            rows.append((label, offset, round(float(temperature), 2), hold))
     return _finish(name, unit, notes, rows, problems)
+
+
+def _json_hold(point: dict, label: str, problems: list[str]) -> Hold | None:
+    """A point's hold from its hold_* keys (times as hold_for_s / hold_max_s seconds or, failing
+    those, hold_for / hold_max text), or None when it has no hold_until."""
+    if point.get("hold_until") in (None, ""):
+        return None
+    fields = {key: point.get(key) for key in ("hold_until", "hold_gravity", "hold_tolerance")}
+    for key in ("hold_for", "hold_max"):
+        seconds, text = point.get(f"{key}_s"), point.get(key)
+        if seconds is None and isinstance(text, str):
+            try:
+                seconds = parse_offset(text)
+            except ValueError as error:
+                problems.append(f"{label}: {key}: {error}")
+                return None
+        fields[f"{key}_s"] = seconds
+    hold = Hold.from_fields(fields)
+    errors = hold_problems(label, hold)
+    problems.extend(errors)
+    return None if errors else hold
 
 
 def _json_offset(point: dict, label: str, problems: list[str]) -> int | None:

@@ -1,7 +1,9 @@
 """Forms of the profiles app: the profile editor (details and points table), copy, import, start.
 
 The points table takes each point's time either as an offset from the start ("3d 12h", or plain
-days "3.5") or as a date and time in the brewery's time zone; both end up as offset_s.
+days "3.5") or as a date and time in the brewery's time zone; both end up as offset_s. A point
+may carry a hold: its temperature is kept until the gravity is low enough or steady, within a
+time limit (fermentrack.controller.profile_holds).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from django import forms
 from django.db import transaction
 
 from fermentrack.brewpi.profile_schedule import Point, format_offset, parse_offset
+from fermentrack.controller.profile_holds import GRAVITY_AT_MOST, GRAVITY_STABLE, Hold
 from fermentrack.web.devices.models import Device
 from fermentrack.web.profiles import formats
 from fermentrack.web.profiles.models import MAX_POINTS, FermentationProfile, point_problems
@@ -52,14 +55,16 @@ class PointTable:
     """The points read from the table, and what is wrong with it (each problem says its row)."""
 
     points: list[Point] = field(default_factory=list)
+    holds: dict[int, Hold] = field(default_factory=dict)  # by the offset of their point
     problems: list[str] = field(default_factory=list)
     row_problems: dict[int, list[str]] = field(default_factory=dict)  # row index -> problems
 
 
 def read_point_table(
-    rows: list[tuple[str, str]], unit: str, entry: str, start_text: str, zone: tzinfo
+    rows: list[tuple[str, ...]], unit: str, entry: str, start_text: str, zone: tzinfo
 ) -> PointTable:
-    """Read (time, temperature) text rows; blank rows are skipped, rows count from 1.
+    """Read (time, temperature[, the hold's five cells]) text rows; blank rows are skipped,
+    rows count from 1. The hold cells are those of `formats.read_hold`.
 
     `entry` says how the times are written: OFFSETS ("3d 12h") or DATES, counted from
     `start_text` (a date and time), or from the first row's date when that is empty.
@@ -73,13 +78,16 @@ def read_point_table(
             table.problems.append(f"start: {error}")
             return table
     readable: list[tuple[str, int, float]] = []
+    holds: dict[str, Hold] = {}
     row_of_label: dict[str, int] = {}
-    for index, (when, temperature_text) in enumerate(rows):
+    for index, (when, temperature_text, *hold_texts) in enumerate(rows):
         label = f"row {index + 1}"
         row_of_label[label] = index
-        if not when.strip() and not temperature_text.strip():
+        if not when.strip() and not temperature_text.strip() and not "".join(hold_texts).strip():
             continue
         problems = []
+        hold, hold_errors = formats.read_hold(*hold_texts) if hold_texts else (None, [])
+        problems.extend(f"{label}: {problem}" for problem in hold_errors)
         offset = temperature = None
         if not when.strip():
             example = DATE_EXAMPLE if entry == DATES else "3d 12h"
@@ -112,6 +120,8 @@ def read_point_table(
             table.problems.extend(problems)
         else:
             readable.append((label, offset, temperature))
+            if hold is not None:
+                holds[label] = hold
     if readable or not table.problems:
         describe = format_offset
         if entry == DATES and start is not None:
@@ -122,6 +132,7 @@ def read_point_table(
         if label in row_of_label:
             table.row_problems.setdefault(row_of_label[label], []).append(problem)
     table.points = [(offset, temperature) for _, offset, temperature in readable]
+    table.holds = {offset: holds[label] for label, offset, _ in readable if label in holds}
     return table
 
 
@@ -149,6 +160,55 @@ class PointForm(forms.Form):
             attrs={"class": "point-temperature", "inputmode": "decimal", "placeholder": "18.5"}
         ),
     )
+    # Text behind a select, so that an unknown choice is reported by read_hold in its words.
+    hold_until = forms.CharField(
+        label="Then hold",
+        required=False,
+        max_length=20,
+        widget=forms.Select(
+            attrs={"class": "hold-until"},
+            choices=[
+                ("", "no hold"),
+                (GRAVITY_AT_MOST, "until gravity ≤"),
+                (GRAVITY_STABLE, "until gravity is steady"),
+            ],
+        ),
+    )
+    hold_gravity = forms.CharField(
+        label="Gravity",
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"class": "hold-gravity", "inputmode": "decimal", "placeholder": "1.012"}
+        ),
+    )
+    hold_tolerance = forms.CharField(
+        label="Within ± points",
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"class": "hold-tolerance", "inputmode": "decimal", "placeholder": "2"}
+        ),
+    )
+    hold_for = forms.CharField(
+        label="For",
+        required=False,
+        max_length=40,
+        widget=forms.TextInput(attrs={"class": "hold-for", "placeholder": "1d"}),
+    )
+    hold_max = forms.CharField(
+        label="At most",
+        required=False,
+        max_length=40,
+        widget=forms.TextInput(attrs={"class": "hold-max", "placeholder": "3d"}),
+    )
+
+    HOLD_FIELDS = ("hold_until", "hold_gravity", "hold_tolerance", "hold_for", "hold_max")
+
+    def cells(self) -> tuple[str, ...]:
+        """The row as read_point_table reads it: time, temperature, the hold's five cells."""
+        data = self.cleaned_data
+        return tuple(data.get(name) or "" for name in ("when", "temperature", *self.HOLD_FIELDS))
 
 
 PointFormSet = forms.formset_factory(
@@ -200,8 +260,16 @@ class ProfileEditor:
         self.form = ProfileForm(data, instance=instance, initial={"temp_format": initial_unit})
         rows = []
         if instance is not None and instance.pk:
+            holds = instance.hold_list()
             rows = [
                 {"when": format_offset(offset), "temperature": f"{temperature:g}"}
+                | dict(
+                    zip(
+                        PointForm.HOLD_FIELDS,
+                        formats.hold_cells(holds.get(offset)),
+                        strict=True,
+                    )
+                )
                 for offset, temperature in instance.point_list()
             ]
         self.table = PointFormSet(data, initial=rows, prefix="points")
@@ -215,10 +283,7 @@ class ProfileEditor:
             return False
         data = self.form.cleaned_data
         unit = data.get("temp_format") or (self.instance.temp_format if self.instance else "C")
-        rows = [
-            (form.cleaned_data.get("when", ""), form.cleaned_data.get("temperature", ""))
-            for form in self.table.forms
-        ]
+        rows = [form.cells() for form in self.table.forms]
         self.result = read_point_table(
             rows, unit, data.get("entry") or OFFSETS, data.get("start", ""), self.zone
         )
@@ -229,7 +294,7 @@ class ProfileEditor:
     def save(self) -> FermentationProfile:
         with transaction.atomic():
             profile = self.form.save()
-            profile.replace_points(self.result.points)
+            profile.replace_points(self.result.points, self.result.holds)
         return profile
 
 
@@ -298,7 +363,7 @@ class ImportProfileForm(forms.Form):
             profile = FermentationProfile.objects.create(
                 name=imported.name, temp_format=imported.unit, notes=imported.notes
             )
-            profile.replace_points(imported.points)
+            profile.replace_points(imported.points, imported.holds)
         return profile
 
 

@@ -26,7 +26,7 @@ from fermentrack.web.profiles.forms import (
     ProfileEditor,
     StartProfileForm,
 )
-from fermentrack.web.profiles.models import FermentationProfile
+from fermentrack.web.profiles.models import FermentationProfile, holds_summary
 
 EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 
@@ -40,22 +40,33 @@ def _running_on(profile: FermentationProfile) -> list[str]:
 
 
 def _point_rows(profile: FermentationProfile) -> list[dict]:
-    """The points numbered from 1, with the moment each would fall on if started now."""
+    """The points numbered from 1, with the moment each would fall on if started now (at the
+    earliest: a hold before it may move it later) and the point's hold in words."""
     now = timezone.now()
+    holds = profile.holds_by_index()
     return [
         {
             "number": number,
             "offset": format_offset(offset),
             "temperature": temperature,
             "if_started_now": now + timedelta(seconds=offset),
+            "after_a_hold": any(index < number - 1 for index in holds),
+            "hold": holds[number - 1].describe() if number - 1 in holds else "",
         }
         for number, (offset, temperature) in enumerate(profile.point_list(), start=1)
     ]
 
 
-def _graph_data(profile_points: list, unit: str) -> dict:
+def _graph_data(profile_points: list, unit: str, holds: dict | None = None) -> dict:
+    """What profile-graph.js draws: the points, with each hold drawn as a flat stretch as long
+    as its time limit (`holds`: point index -> seconds), marked."""
     colours = BrewerySettings.load().colours()
-    return {"unit": unit, "points": profile_points, "colour": colours["beer_set"]}
+    return {
+        "unit": unit,
+        "points": profile_points,
+        "holds": {str(index): seconds for index, seconds in (holds or {}).items()},
+        "colour": colours["beer_set"],
+    }
 
 
 @view_required
@@ -73,7 +84,11 @@ def profile_detail(request, pk: int):
         "profile": profile,
         "rows": _point_rows(profile),
         "running_on": _running_on(profile),
-        "graph": _graph_data(profile.point_list(), profile.temp_format),
+        "graph": _graph_data(
+            profile.point_list(),
+            profile.temp_format,
+            {index: hold.max_s for index, hold in profile.holds_by_index().items()},
+        ),
     }
     with timezone.override(_zone()):
         return render(request, "profiles/profile_detail.html", context)
@@ -82,7 +97,17 @@ def profile_detail(request, pk: int):
 def _table_summary(editor: ProfileEditor, unit: str) -> str:
     """The table in words, once it can be read as a whole (no summary of a broken table)."""
     result = editor.result
-    return summary(result.points, unit) if result.points and not result.problems else ""
+    if not result.points or result.problems:
+        return ""
+    ordered = sorted(result.points)
+    holds = {
+        index: result.holds[offset]
+        for index, (offset, _) in enumerate(ordered)
+        if offset in result.holds
+    }
+    held = holds_summary(ordered, holds, unit)
+    text = summary(ordered, unit)
+    return f"{text}; {held}" if held else text
 
 
 def _editor_page(request, editor: ProfileEditor, profile: FermentationProfile | None):

@@ -1,7 +1,9 @@
 /* Fermentation-profile graphs: temperature against days from the start, drawn with uPlot.
    On a profile's page the points come from a json_script; on the edit page the graph follows
    the points table as it is typed (the server's preview, swapped in by htmx, gives the summary
-   and the problems). Also adds rows to the points table. */
+   and the problems). A point's hold (keep its temperature until the gravity says so) is drawn
+   as a flat stretch as long as its time limit, marked as a second, dashed series. Also adds
+   rows to the points table and shows each hold's fields for the condition chosen. */
 (function () {
   "use strict";
 
@@ -91,6 +93,17 @@
     return parseFloat(cleaned);
   }
 
+  // The hold row under a point row: its time limit in seconds, or null for no hold.
+  function readHold(row) {
+    const holdRow = row.nextElementSibling;
+    if (!holdRow || !holdRow.classList.contains("hold-row")) return null;
+    const until = holdRow.querySelector(".hold-until");
+    const max = holdRow.querySelector(".hold-max");
+    if (!until || !until.value || !max) return null;
+    const seconds = parseOffset(max.value);
+    return seconds ? seconds : null;
+  }
+
   function readTable(form) {
     const entry = form.querySelector("input[name=entry]:checked");
     const byDate = entry && entry.value === "dates";
@@ -112,20 +125,44 @@
       } else {
         offset = parseOffset(when.value);
       }
-      if (offset != null && offset >= 0 && temperature != null) points.push([offset, temperature]);
+      if (offset != null && offset >= 0 && temperature != null) {
+        points.push([offset, temperature, readHold(row)]);
+      }
     });
     return points.sort((a, b) => a[0] - b[0]);
   }
 
+  // Points [offset, temperature, hold seconds or null] as uPlot columns: days, the setting,
+  // and the holds (null outside them). Each hold lasts its time limit; later points move on.
   function columns(points) {
-    if (!points.length) return [[], []];
-    const days = points.map((p) => p[0] / DAY);
-    const temps = points.map((p) => p[1]);
+    if (!points.length) return [[], [], []];
+    const days = [];
+    const temps = [];
+    const held = [];
+    let shift = 0;
+    for (const [offset, temperature, hold] of points) {
+      days.push((offset + shift) / DAY);
+      temps.push(temperature);
+      held.push(hold ? temperature : null);
+      if (hold) {
+        shift += hold;
+        days.push((offset + shift) / DAY);
+        temps.push(temperature);
+        held.push(temperature);
+      }
+    }
     // Show the hold after the last point: a tail a fifth as long as the profile (or a day).
     const last = days[days.length - 1];
     days.push(last + Math.max(1, last / 5));
     temps.push(temps[temps.length - 1]);
-    return [days, temps];
+    held.push(null);
+    return [days, temps, held];
+  }
+
+  // The points of a json_script: [offset, temperature] with holds given by point index.
+  function givenPoints(settings) {
+    const holds = settings.holds || {};
+    return settings.points.map((p, index) => [p[0], p[1], holds[index] || null]);
   }
 
   function makePlot(box, settings) {
@@ -145,6 +182,15 @@
             points: { show: true, size: 6 },
             value: (_u, v) => (v == null ? "–" : `${v.toFixed(1)} ${unit()}`),
           },
+          {
+            label: "Hold for gravity (at most)",
+            stroke: settings.colour || "#8a6d00",
+            width: 5,
+            dash: [6, 4],
+            spanGaps: false,
+            points: { show: false },
+            value: (_u, v) => (v == null ? "–" : `${v.toFixed(1)} ${unit()}`),
+          },
         ],
         axes: [
           { values: (_u, ticks) => ticks.map((v) => `${+v.toFixed(2)} d`) },
@@ -152,7 +198,7 @@
         ],
         cursor: { drag: { x: false, y: false } },
       },
-      columns(settings.points),
+      columns(givenPoints(settings)),
       box,
     );
   }
@@ -184,15 +230,34 @@
       button.hidden = false;
       button.addEventListener("click", () => {
         const index = parseInt(total.value, 10);
-        const row = template.content.firstElementChild.cloneNode(true);
-        row.innerHTML = row.innerHTML.replaceAll("__prefix__", String(index));
-        row.querySelector(".row-number").textContent = String(index + 1);
-        rows.appendChild(row);
+        const added = Array.from(template.content.children, (child) => {
+          const row = child.cloneNode(true);
+          row.innerHTML = row.innerHTML.replaceAll("__prefix__", String(index));
+          rows.appendChild(row);
+          return row;
+        });
+        added[0].querySelector(".row-number").textContent = String(index + 1);
         total.value = String(index + 1);
         followEntry();
-        row.querySelector(".point-when").focus();
+        followHolds();
+        added[0].querySelector(".point-when").focus();
       });
     }
+    // Each hold row shows the fields of the condition chosen (all of them without script).
+    function followHolds() {
+      form.querySelectorAll("tr.hold-row").forEach((row) => {
+        const until = row.querySelector(".hold-until");
+        const kind = until ? until.value : "";
+        row.querySelectorAll("[data-hold-for]").forEach((field) => {
+          const wanted = field.dataset.holdFor;
+          field.hidden = !kind || (wanted !== "any" && wanted !== kind);
+        });
+      });
+    }
+    form.addEventListener("change", (event) => {
+      if (event.target.classList && event.target.classList.contains("hold-until")) followHolds();
+    });
+    followHolds();
     const startField = form.querySelector(".start-field");
     function followEntry() {
       const entry = form.querySelector("input[name=entry]:checked");

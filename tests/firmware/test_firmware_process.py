@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -75,6 +76,22 @@ class LineClient:
         raise AssertionError(f"no line starting with {prefix!r} within {timeout} s")
 
 
+@contextlib.contextmanager
+def tcp_client(process: subprocess.Popen):
+    """A TCP connection to the firmware `process` serves, and a LineClient reading from it."""
+    port = int(re.search(r":(\d+)$", wait_for_listening(process).strip()).group(1))
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.settimeout(0.2)
+
+        def read() -> bytes:
+            try:
+                return sock.recv(4096)
+            except TimeoutError:
+                return b""
+
+        yield sock, LineClient(read)
+
+
 @pytest.fixture(params=["esp", "avr"])
 def dialect_name(request) -> str:
     return request.param
@@ -83,17 +100,7 @@ def dialect_name(request) -> str:
 def test_a_tcp_client_gets_version_temperatures_and_settings_answers(tmp_path, dialect_name):
     process = start_firmware(tmp_path, "--tcp", "127.0.0.1:0", dialect=dialect_name)
     try:
-        port = int(re.search(r":(\d+)$", wait_for_listening(process).strip()).group(1))
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-            sock.settimeout(0.2)
-
-            def read() -> bytes:
-                try:
-                    return sock.recv(4096)
-                except TimeoutError:
-                    return b""
-
-            client = LineClient(read)
+        with tcp_client(process) as (sock, client):
             sock.sendall(b"n\n")
             version = parse_line(client.line_starting("N:"), Dialect(dialect_name))
             assert isinstance(version, VersionInfo)
@@ -184,17 +191,7 @@ def _first_answers(tmp_path: Path, *extra: str) -> tuple[str, str]:
     """The first `t` and `s` answers of a firmware started with `extra` arguments."""
     process = start_firmware(tmp_path, "--tcp", "127.0.0.1:0", *extra)
     try:
-        port = int(re.search(r":(\d+)$", wait_for_listening(process).strip()).group(1))
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-            sock.settimeout(0.2)
-
-            def read() -> bytes:
-                try:
-                    return sock.recv(4096)
-                except TimeoutError:
-                    return b""
-
-            client = LineClient(read)
+        with tcp_client(process) as (sock, client):
             sock.sendall(b"t\n")
             temperatures = client.line_starting("T:")
             sock.sendall(b"s\n")

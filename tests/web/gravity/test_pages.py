@@ -189,6 +189,16 @@ def test_changing_the_temperature_unit_converts_the_stored_readings(brewer_clien
     assert tilt.readings.get().temperature == pytest.approx(68.0)
 
 
+def test_turning_on_temperature_correction_restates_the_stored_readings(brewer_client, tilt):
+    store(tilt, (T0, 1.050, 30.0))  # 30 °C: 1.0534 at 60 °F (test_readings works it out)
+    data = sensor_form(name="Purple Tilt", kind="tilt", colour="Purple", correct_to_60f="on")
+
+    answer = brewer_client.post(f"/gravity/{tilt.pk}/edit/", data, follow=True)
+
+    assert tilt.readings.get().gravity == 1.0534
+    assert "1 stored readings restated" in answer.content.decode()
+
+
 def test_deleting_a_sensor_deletes_its_readings(brewer_client, tilt):
     store(tilt, (T0, 1.050))
 

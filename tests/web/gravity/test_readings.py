@@ -177,3 +177,20 @@ def test_changing_the_temperature_unit_converts_stored_temperatures(tilt):
     tilt.change_temperature_unit("C")
 
     assert tilt.readings.get().temperature == pytest.approx(68.0)
+
+
+def test_temperature_correction_states_the_gravity_at_60_f_and_restates_stored_readings(tilt):
+    # §4.4: SG60 = SG · f(T) / f(60), f(T) = 1.00130346 − 1.34722124e-4·T + 2.04052596e-6·T²
+    # − 2.32820948e-9·T³: f(60) = 1.0000631, f(86) = 1.0033282, so 1.050 read at 86 °F (30 °C)
+    # is 1.050 × 1.0033282 / 1.0000631 = 1.0534; read at 60 °F it stays 1.050.
+    warm = tilt.new_reading(T0, raw=1.050, temperature=30.0, temp_unit="C")
+    store_readings(tilt, [warm])
+    assert tilt.readings.get().gravity == 1.050  # no correction until the brewer asks
+
+    tilt.correct_to_60f = True
+    tilt.save()
+    tilt.recalibrate()
+
+    assert tilt.readings.get().gravity == 1.0534
+    at_60 = tilt.new_reading(T0 + 60, raw=1.050, temperature=60.0, temp_unit="F")
+    assert at_60.gravity == 1.050

@@ -74,6 +74,7 @@ class SensorForm(forms.ModelForm):
             "display_unit",
             "temp_format",
             "temperature_offset",
+            "correct_to_60f",
             "expected_interval_s",
             "active",
         ]

@@ -19,7 +19,13 @@ from django.db.models import Q
 from fermentrack.gravity import hygiene
 from fermentrack.gravity.calibration import polynomial
 from fermentrack.gravity.tilt import COLOURS
-from fermentrack.gravity.units import c_to_f, f_to_c, plato_to_sg, sg_to_plato
+from fermentrack.gravity.units import (
+    c_to_f,
+    f_to_c,
+    plato_to_sg,
+    sg_to_plato,
+    temperature_corrected_sg,
+)
 from fermentrack.web.devices.models import TempFormat, hash_token
 
 GRAVITY_DECIMALS = 4  # a Tilt Pro and an iSpindel resolve the fourth decimal
@@ -99,6 +105,12 @@ class GravitySensor(models.Model):
     temperature_offset = models.FloatField(
         default=0.0,
         help_text="added to every temperature received from now on, in the sensor's unit",
+    )
+    correct_to_60f = models.BooleanField(
+        "Correct gravity for temperature",
+        default=False,
+        help_text="state the gravity as a hydrometer calibrated at 60 °F (15.6 °C) would read "
+        "it, from the reading's own temperature",
     )
     active = models.BooleanField(default=True, help_text="store what it sends")
     # What the hydrometer last said about itself: firmware version, Tilt Pro, chip ID.
@@ -186,12 +198,18 @@ class GravitySensor(models.Model):
         """An iSpindel with every coefficient zero has not been calibrated yet."""
         return any(self.coefficients) if self.kind == SensorKind.ISPINDEL else True
 
-    def gravity_from_raw(self, raw: float | None) -> float | None:
-        """SG from what the hydrometer sent, by the calibration; None when there is no raw
+    def gravity_from_raw(
+        self, raw: float | None, temperature: float | None = None
+    ) -> float | None:
+        """SG from what the hydrometer sent, by the calibration, and corrected to 60 °F from
+        `temperature` (the sensor's unit) when the sensor says so; None when there is no raw
         value, no calibration yet, or the polynomial gives no finite number."""
         if raw is None or not self.coefficients or not self.calibrated:
             return None
         gravity = polynomial(self.coefficients, raw)
+        if self.correct_to_60f and temperature is not None and math.isfinite(gravity):
+            temp_c = self.temperature_c(temperature)
+            gravity = temperature_corrected_sg(gravity, c_to_f(temp_c))
         if not math.isfinite(gravity):
             return None
         return round(gravity, GRAVITY_DECIMALS)
@@ -251,10 +269,10 @@ class GravitySensor(models.Model):
         """An unsaved reading: gravity calibrated from `raw` when the hydrometer sent one (else
         `gravity` as given, SG), temperature converted from `temp_unit` with the sensor's
         offset. Raises ReadingRefused saying why when a value cannot be physical."""
-        if raw is not None:
-            gravity = self.gravity_from_raw(raw)
         if temperature is not None:
             temperature = self.temperature_from(temperature, temp_unit)
+        if raw is not None:
+            gravity = self.gravity_from_raw(raw, temperature)
         problem = hygiene.reading_problem(gravity, self.temperature_c(temperature))
         if problem:
             raise ReadingRefused(problem)
@@ -282,9 +300,11 @@ class GravitySensor(models.Model):
         restated = unphysical = 0
         with transaction.atomic():
             changed = []
-            readings = self.readings.filter(raw__isnull=False).only("id", "raw", "gravity")
+            readings = self.readings.filter(raw__isnull=False).only(
+                "id", "raw", "gravity", "temperature"
+            )
             for reading in readings.iterator(chunk_size=2000):
-                gravity = self.gravity_from_raw(reading.raw)
+                gravity = self.gravity_from_raw(reading.raw, reading.temperature)
                 if gravity is not None and hygiene.reading_problem(gravity, None):
                     gravity = None
                     unphysical += 1

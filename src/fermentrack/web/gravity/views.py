@@ -72,7 +72,13 @@ def sensor_edit(request, pk: int):
     if request.method == "POST" and form.is_valid():
         if form.has_changed():
             form.save()
-            messages.success(request, f"Saved {sensor.name}.")
+            if "correct_to_60f" in form.changed_data:
+                result = sensor.recalibrate()  # the correction restates stored readings too
+                messages.success(
+                    request, f"Saved {sensor.name}; {result.restated} stored readings restated."
+                )
+            else:
+                messages.success(request, f"Saved {sensor.name}.")
         else:
             messages.info(request, "Nothing was changed.")
         return redirect("gravity_detail", pk=sensor.pk)

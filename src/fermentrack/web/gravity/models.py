@@ -198,9 +198,7 @@ class GravitySensor(models.Model):
         """An iSpindel with every coefficient zero has not been calibrated yet."""
         return any(self.coefficients) if self.kind == SensorKind.ISPINDEL else True
 
-    def gravity_from_raw(
-        self, raw: float | None, temperature: float | None = None
-    ) -> float | None:
+    def gravity_from_raw(self, raw: float | None, temperature: float | None = None) -> float | None:
         """SG from what the hydrometer sent, by the calibration, and corrected to 60 °F from
         `temperature` (the sensor's unit) when the sensor says so; None when there is no raw
         value, no calibration yet, or the polynomial gives no finite number."""

@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('gravity', '0001_initial'),
+        ("gravity", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='gravitysensor',
-            name='correct_to_60f',
-            field=models.BooleanField(default=False, help_text="state the gravity as a hydrometer calibrated at 60 °F (15.6 °C) would read it, from the reading's own temperature", verbose_name='Correct gravity for temperature'),
+            model_name="gravitysensor",
+            name="correct_to_60f",
+            field=models.BooleanField(
+                default=False,
+                help_text="state the gravity as a hydrometer calibrated at 60 °F (15.6 °C) would read it, from the reading's own temperature",
+                verbose_name="Correct gravity for temperature",
+            ),
         ),
     ]

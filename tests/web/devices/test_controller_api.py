@@ -588,7 +588,12 @@ def test_more_than_two_thousand_gravity_readings_are_thinned_evenly_keeping_the_
 
 def test_the_gravity_call_needs_the_token_and_a_unix_since(controller, device):
     assert Client().get(f"/api/controller/gravity?since={T0}").status_code == 401
-    for query, message in (("", "since: required"), ("?since=soon", "since: expected")):
+    for query, message in (
+        ("", "since: required"),
+        ("?since=soon", "since: expected"),
+        (f"?since={T0}&=null", "unknown query parameter '': expected only since"),
+        (f"?since={T0}&sensor=2", "unknown query parameter 'sensor'"),
+    ):
         response = controller.get(f"gravity{query}")
         assert response.status_code == 400
         assert message in response.json()["detail"], response.json()

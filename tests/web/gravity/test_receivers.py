@@ -480,7 +480,7 @@ def test_a_new_scanner_token_replaces_the_old(tilt, scanner_token):
     [
         (scanner_reading(ts="soon"), "readings[1].ts: expected an integer Unix time"),
         (scanner_reading(gravity="1.050"), "readings[1].gravity: expected a number"),
-        (scanner_reading(rssi=-300), "readings[1].rssi: expected at least -150"),
+        (scanner_reading(rssi=-300), "readings[1].rssi: expected dBm from -150 to 20, got -300"),
         ({"colour": "Purple"}, "readings[1].ts: required, but missing"),
     ],
 )

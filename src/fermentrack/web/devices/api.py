@@ -73,6 +73,11 @@ def _expect(what: str, *, refuse: tuple[type, ...] = ()) -> WrapValidator:
     return WrapValidator(validate)
 
 
+def whole_number(what: str, **bounds):
+    """A lax integer, as UnixTime: 10.0 is an integer to JSON Schema; "10" and true are not."""
+    return Annotated[int, Field(**bounds), _expect(what, refuse=(bool, str))]
+
+
 # Integers are lax so that 1700000000.0 counts (JSON Schema calls it an integer), but never a
 # string or a boolean.
 UnixTime = Annotated[
@@ -355,26 +360,25 @@ class FirmwareIn(BodyIn):
 
 
 class ProfileRefIn(BodyIn):
-    id: Annotated[int, Field(ge=1, lt=2**63), _expect("a profile id", refuse=(bool, str))]
+    id: whole_number("a profile id", ge=1, lt=2**63)
     started_at: UnixTime
 
 
+PointIndex = whole_number("a point's index", ge=0, lt=MAX_PROFILE_POINTS)
+
+
 class HoldDoneIn(BodyIn):
-    index: Annotated[
-        int, Field(strict=True, ge=0, lt=MAX_PROFILE_POINTS), _expect("a point's index")
-    ]
-    held_s: Annotated[int, Field(strict=True, ge=0), _expect("seconds held, 0 or more")]
+    index: PointIndex
+    held_s: whole_number("seconds held, 0 or more", ge=0, lt=2**63)
 
 
 class HoldingIn(BodyIn):
-    index: Annotated[
-        int, Field(strict=True, ge=0, lt=MAX_PROFILE_POINTS), _expect("a point's index")
-    ]
+    index: PointIndex
     since: UnixTime
 
 
 class ProgressIn(BodyIn):
-    id: Annotated[int, Field(ge=1, lt=2**63), _expect("a profile id", refuse=(bool, str))]
+    id: whole_number("a profile id", ge=1, lt=2**63)
     started_at: UnixTime
     holds: list[HoldDoneIn] = Field(default_factory=list, max_length=MAX_PROFILE_POINTS)
     holding: HoldingIn | None = None
@@ -475,6 +479,9 @@ def gravity(request, since: SinceTime):
     """The gravity readings of the device's hydrometers from `since` on, for a profile's hold:
     hidden readings and outliers left out."""
     device: Device = request.auth
+    unknown = sorted(set(request.GET) - {"since"})
+    if unknown:
+        raise HttpError(400, f"unknown query parameter {unknown[0]!r}: expected only since")
     rows = list(
         GravityReading.objects.filter(device=device, ts__gte=since, hidden=False, outlier=False)
         .exclude(gravity__isnull=True, corrected_gravity__isnull=True)

@@ -27,6 +27,7 @@ from fermentrack.web.devices.api import (
     UnixTime,
     _refuse_oversize_body,
     _require_json,
+    whole_number,
 )
 from fermentrack.web.gravity import series
 from fermentrack.web.gravity.models import (
@@ -70,13 +71,13 @@ class TiltReadingIn(BodyIn):
     temp_f: Number
     gravity: Number = Field(description="the Tilt's own SG, before calibration")
     pro: Annotated[bool, Field(strict=True)] = False
-    battery_weeks: Annotated[int, Field(strict=True, ge=0, le=255)] | None = None
-    rssi: Annotated[int, Field(strict=True, ge=-150, le=20)] | None = None
+    battery_weeks: whole_number("weeks from 0 to 255", ge=0, le=255) | None = None
+    rssi: whole_number("dBm from -150 to 20", ge=-150, le=20) | None = None
 
 
 class TiltVersionIn(BodyIn):
     colour: Colour
-    firmware_version: Annotated[int, Field(strict=True, ge=0, le=99999)]
+    firmware_version: whole_number("a version from 0 to 99999", ge=0, le=99999)
 
 
 class BluetoothIn(BodyIn):

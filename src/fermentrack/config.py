@@ -130,5 +130,26 @@ def web_port() -> int:
     return env_port("FERMENTRACK_WEB_PORT", DEFAULT_WEB_PORT)
 
 
+def local_api_url() -> str:
+    """The web app on this host, as the processes circus runs here reach it."""
+    return f"http://127.0.0.1:{web_port()}"
+
+
+def api_url() -> str:
+    """FERMENTRACK_API_URL: where a controller or the Tilt scanner finds the web app."""
+    url = env_text("FERMENTRACK_API_URL", f"http://127.0.0.1:{DEFAULT_WEB_PORT}").strip()
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"FERMENTRACK_API_URL={url!r}: expected http://host:port or https://host")
+    return url
+
+
+def required_token(name: str, where_from: str) -> str:
+    """A token a process cannot run without; ConfigError saying where it comes from."""
+    token = env_text(name, "").strip()
+    if not token:
+        raise ConfigError(f"{name} is not set: {where_from}")
+    return token
+
+
 def http_port() -> int:
     return env_port("FERMENTRACK_HTTP_PORT", DEFAULT_HTTP_PORT)

@@ -6,7 +6,6 @@ from fermentrack.brewpi.profile_schedule import (
     DAY,
     HOUR,
     format_offset,
-    is_finished,
     parse_offset,
     setpoint_at,
     summary,
@@ -55,15 +54,8 @@ def test_points_are_taken_in_offset_order_whatever_order_they_come_in():
     assert setpoint_at(list(reversed(ALE)), START, START + 4 * DAY) == 19.5
 
 
-def test_a_profile_without_points_has_no_setting_and_is_finished():
+def test_a_profile_without_points_has_no_setting():
     assert setpoint_at([], START, START) is None
-    assert is_finished([], START, START)
-
-
-def test_a_profile_is_finished_once_its_last_point_is_reached():
-    assert not is_finished(ALE, START, START + 5 * DAY - 1)
-    assert is_finished(ALE, START, START + 5 * DAY)
-    assert is_finished(ALE, START, START + 6 * DAY)
 
 
 # -- offsets ---------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import httpx
 
 from fermentrack.controller import client
 from fermentrack.controller.client import ControllerProblem
-from fermentrack.firmware.simulated_hardware import default_wiring
+from fermentrack.firmware.first_start import wiring_definitions
 
 from . import web_app
 from .web_app import free_port
@@ -326,21 +326,7 @@ class ControllerProcess:
 
 def chamber_definitions() -> list[dict[str, Any]]:
     """The simulated board's probes and relays as `U{...}` definitions (brewpi-protocol §7.2)."""
-    definitions = []
-    for defn in default_wiring():
-        definition = {
-            "i": defn.slot,
-            "c": 1,
-            "b": defn.beer,
-            "f": int(defn.function),
-            "h": int(defn.hardware),
-            "p": defn.pin,
-            "x": int(defn.invert),
-        }
-        if defn.address:
-            definition |= {"a": defn.address, "j": 0.0}
-        definitions.append(definition)
-    return definitions
+    return wiring_definitions()
 
 
 def wire_chamber(name: str) -> None:

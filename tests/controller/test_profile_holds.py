@@ -305,3 +305,10 @@ def test_held_time_reads_as_a_brewer_says_it():
         "5.5 hours",
         "2.3 days",
     ]
+
+
+def test_a_profile_without_holds_is_finished_once_its_last_point_is_reached():
+    assert is_finished_now([], {}, START, START, NOTHING_DONE)
+    assert not is_finished_now(POINTS, {}, START, START + 5 * DAY - 1, NOTHING_DONE)
+    assert is_finished_now(POINTS, {}, START, START + 5 * DAY, NOTHING_DONE)
+    assert is_finished_now(POINTS, {}, START, START + 6 * DAY, NOTHING_DONE)

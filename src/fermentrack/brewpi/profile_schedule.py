@@ -111,14 +111,6 @@ def setpoint_at(points: Sequence[Point], started_at: int, now: int) -> float | N
     return round(ordered[-1][1], 2)
 
 
-def is_finished(points: Sequence[Point], started_at: int, now: int) -> bool:
-    """True once the last point is reached (or when there is nothing to run)."""
-    ordered = _sorted(points)
-    if not ordered:
-        return True
-    return now - started_at >= ordered[-1][0]
-
-
 def _degrees(temperature: float, unit: str) -> str:
     return f"{temperature:.1f} °{unit}"
 

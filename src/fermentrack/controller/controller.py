@@ -142,6 +142,7 @@ class Controller:
         self._writes: asyncio.Queue[tuple[str, dict]] = asyncio.Queue()
         self._link_changed = asyncio.Event()
         self._poll_now = asyncio.Event()
+        self._interval_changed = asyncio.Event()  # the silence watchdog's limit moved
         self._status_due = asyncio.Event()
         self._profile_due = asyncio.Event()
         self._config_lock = asyncio.Lock()
@@ -309,6 +310,7 @@ class Controller:
             self._link_changed.set()
         if old is None or old.log_interval_s != config.log_interval_s:
             self._poll_now.set()
+            self._interval_changed.set()
         if old is None or old.profile != config.profile:
             self._profile_due.set()
         if self.connected and (old is None or old.temp_format is not config.temp_format):
@@ -389,6 +391,7 @@ class Controller:
         changed = asyncio.ensure_future(self._link_changed.wait())
         try:
             while True:
+                self._interval_changed.clear()
                 silent_limit = SILENT_INTERVALS * self.log_interval_s
                 remaining = self._last_temperatures_at + silent_limit - time.monotonic()
                 if remaining <= 0:
@@ -396,12 +399,17 @@ class Controller:
                         f"the firmware at {session.url} sent no temperatures for "
                         f"{silent_limit} s ({SILENT_INTERVALS} log intervals)"
                     )
-                # At most a second: a new config may shorten the interval meanwhile.
-                await asyncio.wait(
-                    {lost, changed},
-                    timeout=min(remaining, 1.0),
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
+                # A new config may shorten the interval meanwhile: then the limit is worked out
+                # again at once.
+                interval_changed = asyncio.ensure_future(self._interval_changed.wait())
+                try:
+                    await asyncio.wait(
+                        {lost, changed, interval_changed},
+                        timeout=remaining,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                finally:
+                    interval_changed.cancel()
                 if lost.done():
                     raise lost.result()
                 if changed.done():

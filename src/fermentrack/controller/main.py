@@ -19,8 +19,6 @@ from fermentrack import config
 
 log = logging.getLogger(__name__)
 
-DEFAULT_API_URL = f"http://127.0.0.1:{config.DEFAULT_WEB_PORT}"
-
 
 def outbox_path(device_name: str):
     """run/dev-<name>.outbox (interfaces.md §1)."""
@@ -33,17 +31,11 @@ def run_controller(name: str) -> int:
     Raises config.ConfigError for a missing token or a bad name or URL.
     """
     config.check_device_name(name)
-    token = config.env_text("FERMENTRACK_DEVICE_TOKEN", "").strip()
-    if not token:
-        raise config.ConfigError(
-            "FERMENTRACK_DEVICE_TOKEN is not set: the controller needs its device's token "
-            "(`fermentrack device add` prints it)"
-        )
-    api_url = config.env_text("FERMENTRACK_API_URL", DEFAULT_API_URL).strip()
-    if not api_url.startswith(("http://", "https://")):
-        raise config.ConfigError(
-            f"FERMENTRACK_API_URL={api_url!r}: expected http://host:port or https://host"
-        )
+    token = config.required_token(
+        "FERMENTRACK_DEVICE_TOKEN",
+        "the controller needs its device's token (`fermentrack device add` prints it)",
+    )
+    api_url = config.api_url()
     link = config.env_text("FERMENTRACK_DEVICE_LINK", "").strip() or None
     # An Uno resets when its port opens and needs ~10 s (the session's default for serial
     # links); a Leonardo or a pseudo-terminal needs none.

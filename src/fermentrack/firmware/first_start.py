@@ -7,15 +7,16 @@ from __future__ import annotations
 from fermentrack.brewpi.commands import encode_command
 from fermentrack.brewpi.devices import DeviceHardware
 from fermentrack.brewpi.settings import Mode
-from fermentrack.brewpi.temperature import format_temp_diff
 from fermentrack.firmware.board import Board
 from fermentrack.firmware.simulated_hardware import default_wiring
 
 
-def wire_and_start(board: Board, beer_celsius: float) -> None:
-    """Install the default devices and set beer constant, as a brewer would over the protocol."""
+def wiring_definitions() -> list[dict[str, object]]:
+    """The simulated board's probes and relays as `U{...}` definitions (brewpi-protocol §7.2),
+    as a brewer assigns them on the hardware page."""
+    definitions = []
     for defn in default_wiring():
-        args: dict[str, object] = {
+        definition: dict[str, object] = {
             "i": defn.slot,
             "c": 1,
             "b": defn.beer,
@@ -25,9 +26,15 @@ def wire_and_start(board: Board, beer_celsius: float) -> None:
             "x": int(defn.invert),
         }
         if defn.hardware == DeviceHardware.ONEWIRE_TEMP:
-            args["a"] = defn.address
-            args["j"] = format_temp_diff(0, board.control.constants.temp_format).strip()
-        board.receive(encode_command("U", args).encode() + b"\n")
+            definition |= {"a": defn.address, "j": 0.0}
+        definitions.append(definition)
+    return definitions
+
+
+def wire_and_start(board: Board, beer_celsius: float) -> None:
+    """Install the default devices and set beer constant, as a brewer would over the protocol."""
+    for definition in wiring_definitions():
+        board.receive(encode_command("U", definition).encode() + b"\n")
     command = encode_command("j", {"mode": Mode.BEER_CONSTANT.value, "beerSet": beer_celsius})
     board.receive(command.encode() + b"\n")
 

@@ -508,16 +508,12 @@ class TempControl:
 
     # -- the loop --------------------------------------------------------------------------
 
-    def update_sensors(self) -> None:
-        """Read every probe once (each tick, and at power-up so the first report has values)."""
-        self._beer_sensor.update()
-        self._fridge_sensor.update()
-        self._room_sensor.update()
-
     def tick(self, now: int) -> bool:
         """One control update at second `now` (§8.1). True when the control state changed."""
         now &= _CLOCK_MASK
-        self.update_sensors()
+        self._beer_sensor.update()
+        self._fridge_sensor.update()
+        self._room_sensor.update()
         if self._positive_peak_pending or self._negative_peak_pending:
             self._detect_peaks(now)
         self._update_pid()

@@ -35,7 +35,6 @@ from fermentrack.gravity.units import f_to_c
 
 log = logging.getLogger(__name__)
 
-DEFAULT_API_URL = f"http://127.0.0.1:{config.DEFAULT_WEB_PORT}"
 DEFAULT_POST_S = 30
 BLUETOOTH_PATH = "/api/gravity/bluetooth"
 HOLD_S = 24 * 3600  # readings older than this are dropped while the web app is away
@@ -387,17 +386,11 @@ def run_tilt_scanner(replay: Path | None = None) -> int:
     Raises config.ConfigError for a missing token or a bad setting, BluetoothUnavailable when
     no scan can start, OSError or ValueError for a replay file that cannot be read.
     """
-    token = config.env_text("FERMENTRACK_SCANNER_TOKEN", "").strip()
-    if not token:
-        raise config.ConfigError(
-            "FERMENTRACK_SCANNER_TOKEN is not set: the scanner needs the token the web app "
-            "issues when it adds the tilt-scanner watcher"
-        )
-    api_url = config.env_text("FERMENTRACK_API_URL", DEFAULT_API_URL).strip()
-    if not api_url.startswith(("http://", "https://")):
-        raise config.ConfigError(
-            f"FERMENTRACK_API_URL={api_url!r}: expected http://host:port or https://host"
-        )
+    token = config.required_token(
+        "FERMENTRACK_SCANNER_TOKEN",
+        "the scanner needs the token the web app issues when it adds the tilt-scanner watcher",
+    )
+    api_url = config.api_url()
     post_s = config.env_int("FERMENTRACK_TILT_POST_S", DEFAULT_POST_S, low=1, high=3600)
     lines = None if replay is None else parse_replay(replay.read_text(), str(replay))
     return asyncio.run(_run(api_url, token, post_s, lines))

@@ -30,7 +30,7 @@ def _token_issuer(device_name: str):
 
 
 def device_watchers(device: Device, layout: Layout) -> list[WatcherSpec]:
-    controller_env = {"FERMENTRACK_API_URL": f"http://127.0.0.1:{config.web_port()}"}
+    controller_env = {"FERMENTRACK_API_URL": config.local_api_url()}
     specs = []
     if device.simulated:
         pty = layout.firmware_pty(device.name)

@@ -86,9 +86,12 @@ def number(
     bounds = ""
     if low is not None and high is not None:
         bounds = f" from {low:g} to {high:g}"
-    if result is None or not math.isfinite(result):
-        raise PostProblem(400, f"{path}: expected a number{bounds}, got {_shown(value)}")
-    if (low is not None and result < low) or (high is not None and result > high):
+    if (
+        result is None
+        or not math.isfinite(result)
+        or (low is not None and result < low)
+        or (high is not None and result > high)
+    ):
         raise PostProblem(400, f"{path}: expected a number{bounds}, got {_shown(value)}")
     return result
 

@@ -26,7 +26,7 @@ def scanner_watchers() -> list[WatcherSpec]:
             name=TILT_SCANNER_WATCHER,
             cmd=sys.executable,
             args=("-m", "fermentrack.cli", "tilt-scanner"),
-            env={"FERMENTRACK_API_URL": f"http://127.0.0.1:{config.web_port()}"},
+            env={"FERMENTRACK_API_URL": config.local_api_url()},
             make_secrets=_scanner_secrets,
         )
     ]

@@ -341,6 +341,9 @@ class Controller:
             try:
                 await session.connect()
                 connected_at = time.monotonic()
+                # What the firmware is comes with the session: the status never shows a
+                # connected link without it.
+                self.version, self.dialect = session.version, session.dialect
                 self.session = session
                 await self._converse(session)
             except (LinkUrlError, FirmwareRefused) as error:
@@ -500,7 +503,6 @@ class Controller:
 
     def _note_connected(self, session: FirmwareSession) -> None:
         version = session.version
-        self.version, self.dialect = version, session.dialect
         if self.lost_at is not None and self._ever_connected:
             gap = round(time.time() - self.lost_at)
             self.annotate(f"Firmware link back after {gap} s")

@@ -13,6 +13,11 @@ STATS_WATCHER = "circusd-stats"
 CONTROLLER_PREFIX = "dev-"
 FIRMWARE_PREFIX = "fw-"
 TILT_SCANNER_WATCHER = "tilt-scanner"  # one per host, while a Tilt listens over Bluetooth
+# Integrations, one process each per host while the brewery has configured them.
+PUSH_WATCHER = "push"  # push targets (Brewfather, ThingSpeak, ...)
+MQTT_WATCHER = "mqtt"  # the MQTT bridge with Home Assistant discovery
+ALERTS_WATCHER = "alerts"  # alert rules, checked and sent
+INTEGRATION_WATCHERS = frozenset({TILT_SCANNER_WATCHER, PUSH_WATCHER, MQTT_WATCHER, ALERTS_WATCHER})
 STACK_MARKER = "FERMENTRACK_STACK"  # in every watcher's environment: the home it belongs to
 
 
@@ -26,8 +31,8 @@ def firmware_watcher(device: str) -> str:
 
 def is_device_watcher(name: str) -> bool:
     """A watcher the spawner adds and removes as the database asks: a device's controller or
-    firmware, or the Tilt scanner."""
-    return name.startswith((CONTROLLER_PREFIX, FIRMWARE_PREFIX)) or name == TILT_SCANNER_WATCHER
+    firmware, the Tilt scanner or an integration."""
+    return name.startswith((CONTROLLER_PREFIX, FIRMWARE_PREFIX)) or name in INTEGRATION_WATCHERS
 
 
 class Layout:

@@ -54,6 +54,10 @@ INSTALLED_APPS = [
     "fermentrack.web.beers",
     "fermentrack.web.profiles",
     "fermentrack.web.gravity",
+    "fermentrack.web.push",
+    "fermentrack.web.mqtt",
+    "fermentrack.web.alerts",
+    "fermentrack.web.backups",
 ]
 
 MIDDLEWARE = [

@@ -11,7 +11,10 @@ from fermentrack import config
 from fermentrack.procman.layout import Layout, controller_watcher, firmware_watcher
 from fermentrack.procman.spawner import WatcherSpec
 from fermentrack.web.devices.models import Device, hash_token
+from fermentrack.web.alerts.watchers import alert_watchers
 from fermentrack.web.gravity.watchers import scanner_watchers
+from fermentrack.web.mqtt.watchers import mqtt_watchers
+from fermentrack.web.push.watchers import push_watchers
 
 CLI = ("-m", "fermentrack.cli")
 SIMULATED_BEER_SETTING_C = 19.0
@@ -72,4 +75,4 @@ def desired_watchers(layout: Layout) -> list[WatcherSpec]:
     specs = []
     for device in Device.objects.filter(active=True).order_by("name"):
         specs += device_watchers(device, layout)
-    return specs + scanner_watchers()
+    return specs + scanner_watchers() + push_watchers() + mqtt_watchers() + alert_watchers()

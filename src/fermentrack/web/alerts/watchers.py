@@ -1,0 +1,9 @@
+"""The alerts process as a spawner watcher (to be written)."""
+
+from __future__ import annotations
+
+from fermentrack.procman.spawner import WatcherSpec
+
+
+def alert_watchers() -> list[WatcherSpec]:
+    return []

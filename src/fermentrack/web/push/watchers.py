@@ -1,0 +1,9 @@
+"""The push targets process as a spawner watcher (to be written)."""
+
+from __future__ import annotations
+
+from fermentrack.procman.spawner import WatcherSpec
+
+
+def push_watchers() -> list[WatcherSpec]:
+    return []

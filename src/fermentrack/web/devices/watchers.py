@@ -10,8 +10,8 @@ import sys
 from fermentrack import config
 from fermentrack.procman.layout import Layout, controller_watcher, firmware_watcher
 from fermentrack.procman.spawner import WatcherSpec
-from fermentrack.web.devices.models import Device, hash_token
 from fermentrack.web.alerts.watchers import alert_watchers
+from fermentrack.web.devices.models import Device, hash_token
 from fermentrack.web.gravity.watchers import scanner_watchers
 from fermentrack.web.mqtt.watchers import mqtt_watchers
 from fermentrack.web.push.watchers import push_watchers

@@ -153,3 +153,29 @@ def required_token(name: str, where_from: str) -> str:
 
 def http_port() -> int:
     return env_port("FERMENTRACK_HTTP_PORT", DEFAULT_HTTP_PORT)
+
+
+# -- push targets (web/push): fixed service addresses, overridable for tests and proxies --------
+
+
+def brewers_friend_stream_url() -> str:
+    """FERMENTRACK_BREWERSFRIEND_URL: Brewer's Friend's stream address; the key is appended."""
+    return _service_url("FERMENTRACK_BREWERSFRIEND_URL", "https://log.brewersfriend.com/stream")
+
+
+def thingspeak_update_url() -> str:
+    """FERMENTRACK_THINGSPEAK_URL: ThingSpeak's channel update address."""
+    return _service_url("FERMENTRACK_THINGSPEAK_URL", "https://api.thingspeak.com/update.json")
+
+
+def push_time_scale() -> int:
+    """FERMENTRACK_PUSH_TIME_SCALE (tests only): every push interval and backoff is divided by
+    it, so at 60 a 15-minute interval passes in 15 s. 1 (real time) unless set."""
+    return env_int("FERMENTRACK_PUSH_TIME_SCALE", 1, low=1, high=3600)
+
+
+def _service_url(name: str, default: str) -> str:
+    url = env_text(name, default).strip()
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"{name}={url!r}: expected http://host/path or https://host/path")
+    return url

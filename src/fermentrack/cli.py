@@ -45,6 +45,25 @@ def _speed(text: str) -> float:
     return value
 
 
+def _mdns_name(text: str) -> str:
+    from fermentrack.brewpi.mdns import check_mdns_name
+
+    try:
+        return check_mdns_name(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _browse_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0.5 <= value <= 60:
+        raise argparse.ArgumentTypeError(f"expected seconds from 0.5 to 60, got {text!r}")
+    return value
+
+
 def _add_firmware_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dialect",
@@ -119,6 +138,17 @@ def build_parser() -> argparse.ArgumentParser:
         default=900,
         help="simulated seconds between Tilt posts (default 900; at most one a real second)",
     )
+    firmware.add_argument(
+        "--mdns-name",
+        type=_mdns_name,
+        metavar="NAME",
+        default=None,
+        help="with --tcp: announce as NAME._brewpi._tcp by mDNS (letters and digits; default "
+        "the --eeprom folder's name in letters and digits)",
+    )
+    firmware.add_argument(
+        "--no-mdns", action="store_true", help="with --tcp: do not announce the firmware by mDNS"
+    )
     _add_firmware_arguments(firmware)
 
     try_chamber = verbs.add_parser(
@@ -145,6 +175,19 @@ def build_parser() -> argparse.ArgumentParser:
         "controller", help="run one device's controller in the foreground (interfaces.md §4)"
     )
     controller.add_argument("name", help="the device's name, e.g. fridge-1")
+
+    discover = verbs.add_parser(
+        "discover",
+        help="list serial ports (with a board guess) and BrewPi firmware on the network, "
+        "with the link to add each by",
+    )
+    discover.add_argument(
+        "--seconds",
+        type=_browse_seconds,
+        default=5.0,
+        metavar="S",
+        help="how long to search the network by mDNS (default 5)",
+    )
 
     tilt_scanner = verbs.add_parser(
         "tilt-scanner",
@@ -197,6 +240,26 @@ def build_parser() -> argparse.ArgumentParser:
     nginx.add_argument("--server-name", default="_", help="nginx server_name (default _)")
     verbs.add_parser("systemd-unit", help="print a systemd unit (instead of add2cron)")
 
+    backup = verbs.add_parser(
+        "backup", help="write one archive of the database and the firmware's files"
+    )
+    backup.add_argument(
+        "--to",
+        type=Path,
+        default=None,
+        metavar="FOLDER",
+        help="where to write it (default FERMENTRACK_HOME/backups)",
+    )
+    backup.add_argument(
+        "--nightly",
+        action="store_true",
+        help="what cron runs: a backup only when nightly backups are on, keeping the last N",
+    )
+    restore = verbs.add_parser(
+        "restore", help="replace the database and the firmware's files with an archive's"
+    )
+    restore.add_argument("file", help="an archive made by `fermentrack backup`")
+
     manage = verbs.add_parser("manage", help="Django's manage.py with FERMENTRACK_HOME settings")
     manage.add_argument("arguments", nargs=argparse.REMAINDER)
     return parser
@@ -225,6 +288,10 @@ def main(argv: list[str] | None = None) -> int:
             from fermentrack.controller.main import run_controller
 
             return run_controller(args.name)
+        if args.verb == "discover":
+            from fermentrack.web.devices.discover_command import run_discover
+
+            return run_discover(args)
         if args.verb == "tilt-scanner":
             from fermentrack.gravity.scanner import run_tilt_scanner
 
@@ -237,6 +304,14 @@ def main(argv: list[str] | None = None) -> int:
             from fermentrack.procman.verbs import run_stack_verb
 
             return run_stack_verb(args)
+        if args.verb == "backup":
+            from fermentrack.web.backups.command_line import run_backup
+
+            return run_backup(args)
+        if args.verb == "restore":
+            from fermentrack.web.backups.command_line import run_restore
+
+            return run_restore(args)
         if args.verb == "manage":
             from fermentrack.web.manage import run_manage
 

@@ -131,17 +131,18 @@ def user_crontab():
             subprocess.run([binary, "-r"], capture_output=True)
 
 
-def test_add2cron_adds_the_boot_and_ten_minute_entries_once(stack, user_crontab):
+def test_add2cron_adds_the_boot_ten_minute_and_nightly_entries_once(stack, user_crontab):
     first = stack.run("add2cron").stdout
     second = stack.run("add2cron").stdout
 
-    assert first.count("added to your crontab") == 2
+    assert first.count("added to your crontab") == 3
     assert "already starts Fermentrack" in second
     ours = [job for job in CronTab(user=True) if str(stack.home) in job.command]
-    assert sorted(job.slices.render() for job in ours) == ["*/10 * * * *", "@reboot"]
+    assert sorted(job.slices.render() for job in ours) == ["*/10 * * * *", "17 3 * * *", "@reboot"]
     by_schedule = {job.slices.render(): job.command for job in ours}
     assert by_schedule["@reboot"].endswith(" start")
     assert by_schedule["*/10 * * * *"].endswith(" startifstopped")
+    assert by_schedule["17 3 * * *"].endswith(" backup --nightly")
     assert all(job.is_enabled() and job.is_valid() for job in ours)
 
 

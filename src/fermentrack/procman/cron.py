@@ -1,7 +1,8 @@
 """`fermentrack add2cron`: cron starts the stack at boot and checks it every 10 minutes.
 
-Adds `@reboot ... start` and `*/10 * * * * ... startifstopped` to the user's crontab when they
-are missing; run it again and nothing changes. Never together with the systemd unit.
+Adds `@reboot ... start`, `*/10 * * * * ... startifstopped` and the nightly `backup --nightly`
+to the user's crontab when they are missing; run it again and nothing changes. Never together
+with the systemd unit.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from crontab import CronTab
 from fermentrack.procman.layout import Layout
 
 CHECK_EVERY_MINUTES = 10
+# `backup --nightly` does nothing unless nightly backups are on (Settings › Backups).
+NIGHTLY_BACKUP_SCHEDULE = "17 3 * * *"
 
 
 def fermentrack_command(layout: Layout, verb: str) -> str:
@@ -29,10 +32,11 @@ def fermentrack_command(layout: Layout, verb: str) -> str:
 
 
 def wanted_jobs(layout: Layout) -> list[tuple[str, str]]:
-    """(schedule, command) of the two entries."""
+    """(schedule, command) of the entries: start, check, nightly backup."""
     return [
         ("@reboot", fermentrack_command(layout, "start")),
         (f"*/{CHECK_EVERY_MINUTES} * * * *", fermentrack_command(layout, "startifstopped")),
+        (NIGHTLY_BACKUP_SCHEDULE, fermentrack_command(layout, "backup --nightly")),
     ]
 
 

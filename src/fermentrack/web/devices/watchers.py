@@ -11,6 +11,7 @@ from fermentrack import config
 from fermentrack.procman.layout import Layout, controller_watcher, firmware_watcher
 from fermentrack.procman.spawner import WatcherSpec
 from fermentrack.web.alerts.watchers import alert_watchers
+from fermentrack.web.backups.models import restore_environment
 from fermentrack.web.devices.models import Device, hash_token
 from fermentrack.web.gravity.watchers import scanner_watchers
 from fermentrack.web.mqtt.watchers import mqtt_watchers
@@ -33,7 +34,8 @@ def _token_issuer(device_name: str):
 
 
 def device_watchers(device: Device, layout: Layout) -> list[WatcherSpec]:
-    controller_env = {"FERMENTRACK_API_URL": config.local_api_url()}
+    restored = restore_environment()  # changed by a restore: fresh tokens, restored EEPROMs
+    controller_env = {"FERMENTRACK_API_URL": config.local_api_url(), **restored}
     specs = []
     if device.simulated:
         pty = layout.firmware_pty(device.name)
@@ -55,6 +57,7 @@ def device_watchers(device: Device, layout: Layout) -> list[WatcherSpec]:
                     "--fit-chamber",
                     str(SIMULATED_BEER_SETTING_C),
                 ),
+                env=restored,
             )
         )
         controller_env["FERMENTRACK_DEVICE_LINK"] = f"serial://{pty}"

@@ -1,0 +1,252 @@
+"""The alerter against database rows: each kind judged from what the database holds (the kinds
+the end-to-end test does not drive: hydrometer silent, gravity stable, low battery, and a beer's
+band), and sending: every channel gets the alert, a failing channel is retried with backoff and
+never stops the others, and each result is recorded in the history."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from email.header import decode_header, make_header
+
+import pytest
+from django.core.management import call_command
+
+from fermentrack.web.alerts import delivery
+from fermentrack.web.alerts.evaluator import check_rules
+from fermentrack.web.alerts.models import AlertEvent, AlertRule
+from fermentrack.web.beers.models import Beer, LogPoint
+from fermentrack.web.gravity.models import GravityReading
+
+pytestmark = pytest.mark.django_db
+NOW = 1_700_000_000
+
+
+def rule(**fields) -> AlertRule:
+    return AlertRule.objects.create(**({"webhook_url": "http://127.0.0.1:9/x"} | fields))
+
+
+def kinds_sent(at: int) -> list[str]:
+    return [event.kind for event in check_rules(at)]
+
+
+def reading(sensor, ts: int, **values) -> None:
+    GravityReading.objects.create(sensor=sensor, device=sensor.device, ts=ts, **values)
+
+
+def test_a_hydrometer_that_stops_reporting_fires_once_and_recovers_when_it_reports(tilt):
+    watch = rule(kind="hydrometer_silent", sensor=tilt, duration_s=1800, watched_since=NOW - 7200)
+    reading(tilt, NOW, gravity=1.020)
+    assert kinds_sent(NOW + 1799) == []
+    assert kinds_sent(NOW + 1800) == ["fired"]
+    assert kinds_sent(NOW + 3000) == []
+    reading(tilt, NOW + 3000, gravity=1.019)
+    assert kinds_sent(NOW + 3001) == ["recovered"]
+    assert [e.message for e in watch.events.order_by("ts")] == [
+        "Hydrometer Purple Tilt has not been heard from for 30 minutes.",
+        "Hydrometer Purple Tilt is reporting again.",
+    ]
+
+
+def test_a_switched_off_hydrometer_is_not_reported_silent(tilt):
+    rule(kind="hydrometer_silent", sensor=tilt, duration_s=60, watched_since=NOW - 7200)
+    tilt.active = False
+    tilt.save()
+    assert kinds_sent(NOW) == []
+
+
+def test_gravity_steady_for_its_hours_fires_fermentation_done_ignoring_hidden_and_outliers(tilt):
+    rule(kind="gravity_stable", sensor=tilt, duration_s=6 * 3600, tolerance_points=1)
+    for ts in range(NOW - 7 * 3600, NOW + 1, 900):
+        reading(tilt, ts, gravity=1.011)
+    reading(tilt, NOW - 100, gravity=1.030, outlier=True)  # a bubble, marked
+    reading(tilt, NOW - 200, gravity=0.990, hidden=True)  # hidden by the brewer
+    reading(tilt, NOW - 300, gravity=1.040, corrected_gravity=1.011)  # corrected by the brewer
+    [event] = check_rules(NOW)
+    assert event.message == (
+        "Gravity of Purple Tilt has stayed at 1.011 (within ±1 points) for 6 hours: "
+        "fermentation looks done."
+    )
+
+
+def test_a_low_ispindel_battery_fires_after_its_minutes(ispindel):
+    rule(kind="battery_low", sensor=ispindel, duration_s=1800, battery_volts=3.6)
+    for ts in range(NOW - 3600, NOW + 1, 900):
+        reading(ispindel, ts, raw=30.0, battery=3.9 if ts < NOW - 1800 else 3.5)
+    assert kinds_sent(NOW - 1) == []
+    assert kinds_sent(NOW) == ["fired"]
+
+
+def test_an_old_tilt_battery_is_read_from_the_weeks_it_reports(tilt):
+    rule(kind="battery_low", sensor=tilt, duration_s=600, battery_weeks=52)
+    for ts in range(NOW - 1200, NOW + 1, 60):
+        reading(
+            tilt, ts, gravity=1.010, extra={"battery_weeks": 60} if (NOW - ts) % 120 == 0 else {}
+        )
+    [event] = check_rules(NOW)
+    assert "is 60 weeks old, over 52 weeks" in event.message
+
+
+def test_a_beers_band_in_fahrenheit_reads_points_logged_in_celsius(chamber):
+    beer = Beer.start(chamber, "Pale Ale", now=NOW - 3600)
+    rule(kind="temperature_band", beer=beer, duration_s=600, low=64.0, high=70.0, temp_format="F")
+    for ts in range(NOW - 1200, NOW + 1, 30):
+        LogPoint.objects.create(device=chamber, ts=ts, beer_temp=23.0, temp_format="C")
+    [event] = check_rules(NOW)
+    assert event.message == (
+        "Beer temperature of Pale Ale (chamber-1) has been 73.4 °F, above 70.0 °F, for 20 minutes."
+    )
+    Beer.stop_active(chamber, now=NOW + 10)
+    assert kinds_sent(NOW + 3600) == []  # the beer has ended: no more facts, nothing changes
+
+
+def test_a_controller_is_seen_by_its_status_or_its_latest_point(chamber):
+    rule(kind="controller_silent", device=chamber, duration_s=300, watched_since=NOW - 3600)
+    chamber.last_seen_at = datetime.fromtimestamp(NOW - 1000, UTC)
+    chamber.save()
+    LogPoint.objects.create(device=chamber, ts=NOW - 100, beer_temp=20.0)
+    assert kinds_sent(NOW) == []
+    assert kinds_sent(NOW + 200) == ["fired"]
+
+
+def test_a_rule_that_cannot_be_checked_does_not_stop_the_others(chamber, caplog):
+    # A band without its limits (written around the form): it cannot be judged.
+    rule(kind="temperature_band", device=chamber, duration_s=60)
+    LogPoint.objects.create(device=chamber, ts=NOW - 10, beer_temp=20.0)
+    rule(kind="controller_silent", device=chamber, duration_s=5, watched_since=NOW - 3600)
+    assert kinds_sent(NOW) == ["fired"]  # the band is logged and skipped
+    assert "could not be checked" in caplog.text
+
+
+# -- sending -------------------------------------------------------------------------------------
+
+
+def fired_event(chamber, **channels) -> AlertEvent:
+    watch = AlertRule.objects.create(
+        kind="controller_silent",
+        device=chamber,
+        duration_s=60,
+        watched_since=NOW - 3600,
+        **channels,
+    )
+    [event] = check_rules(NOW)
+    assert event.rule == watch
+    return event
+
+
+def test_every_channel_gets_the_alert_as_its_service_expects(
+    chamber, recorder, mail_to_sink, smtp_sink
+):
+    event = fired_event(
+        chamber,
+        email_to="a@example.com, b@example.com",
+        webhook_url=f"{recorder.url}/hook",
+        ntfy_server=recorder.url,
+        ntfy_topic="brewery",
+    )
+    assert delivery.deliver_pending(NOW) is None
+    event.refresh_from_db()
+    assert [(d["channel"], d["status"]) for d in event.deliveries] == [
+        ("email", "sent"),
+        ("webhook", "sent"),
+        ("ntfy", "sent"),
+    ]
+    assert not event.sending
+    [mail] = smtp_sink.messages
+    assert mail.to == ["a@example.com", "b@example.com"]
+    assert mail.subject == "Alert: chamber-1: controller not heard from for 60 seconds"
+    assert mail.body == "Controller chamber-1 has not been heard from for 60 minutes."
+    [hook] = recorder.on("/hook")
+    assert hook.headers["Content-Type"] == "application/json"
+    assert json.loads(hook.body) == {
+        "rule": event.rule.pk,
+        "subject": "chamber-1",
+        "kind": "controller_silent",
+        "state": "firing",
+        "message": "Controller chamber-1 has not been heard from for 60 minutes.",
+        "ts": NOW,
+    }
+    [ntfy] = recorder.on("/brewery")
+    assert ntfy.body.decode() == "Controller chamber-1 has not been heard from for 60 minutes."
+    assert ntfy.headers["Title"] == "Alert: chamber-1: controller not heard from for 60 seconds"
+    assert (ntfy.headers["Priority"], ntfy.headers["Tags"]) == ("high", "warning")
+
+
+def test_a_failing_channel_is_retried_with_backoff_and_never_stops_the_others(
+    chamber, recorder, mail_to_sink, smtp_sink
+):
+    recorder.statuses = [500, 502, 200]
+    event = fired_event(
+        chamber, email_to="a@example.com", webhook_url=f"{recorder.url}/hook", ntfy_topic=""
+    )
+    assert delivery.deliver_pending(NOW) == NOW + 10  # the webhook again in 10 s
+    event.refresh_from_db()
+    email, hook = event.deliveries
+    assert (email["status"], hook["status"], hook["attempts"]) == ("sent", "pending", 1)
+    assert hook["error"].endswith("answered 500 Internal Server Error: refused by the recorder")
+    assert delivery.deliver_pending(NOW + 5) == NOW + 10  # not due yet: nothing tried
+    assert len(recorder.requests) == 1
+    assert delivery.deliver_pending(NOW + 10) == NOW + 70  # failed again: 60 s later
+    assert delivery.deliver_pending(NOW + 70) is None
+    event.refresh_from_db()
+    assert (event.deliveries[1]["status"], event.deliveries[1]["attempts"]) == ("sent", 3)
+    assert len(smtp_sink.messages) == 1 and len(recorder.requests) == 3
+
+
+def test_a_channel_that_keeps_failing_is_recorded_as_failed_with_its_error(chamber, recorder):
+    recorder.statuses = [503]
+    event = fired_event(
+        chamber,
+        webhook_url=f"{recorder.url}/hook",
+        ntfy_topic="t",
+        ntfy_server="http://127.0.0.1:9",
+    )
+    at = NOW
+    for _ in range(delivery.MAX_ATTEMPTS):
+        at = delivery.deliver_pending(at) or at
+    event.refresh_from_db()
+    hook, ntfy = event.deliveries
+    assert (hook["status"], hook["attempts"]) == ("failed", delivery.MAX_ATTEMPTS)
+    assert "answered 503" in hook["error"]
+    assert ntfy["status"] == "failed" and "could not be reached" in ntfy["error"]
+    assert not event.sending
+
+
+def test_the_alerter_command_checks_and_sends_in_one_round(chamber, recorder):
+    AlertRule.objects.create(
+        kind="controller_silent",
+        device=chamber,
+        duration_s=60,
+        watched_since=int(time.time()) - 3600,
+        webhook_url=f"{recorder.url}/hook",
+    )
+    call_command("alerter", "--once")
+    [hook] = recorder.on("/hook")
+    assert json.loads(hook.body)["state"] == "firing"
+    assert AlertRule.objects.get().state == "firing"
+
+
+def test_an_ntfy_title_beyond_ascii_goes_as_an_encoded_word(chamber, recorder):
+    AlertRule.objects.create(
+        kind="temperature_band",
+        device=chamber,
+        duration_s=60,
+        low=18.0,
+        high=21.0,
+        ntfy_server=recorder.url,
+        ntfy_topic="cellar",
+    )
+    for ts in range(NOW - 600, NOW + 1, 30):
+        LogPoint.objects.create(device=chamber, ts=ts, beer_temp=23.0, temp_format="C")
+    check_rules(NOW)
+    delivery.deliver_pending(NOW)
+    [ntfy] = recorder.on("/cellar")
+    title = ntfy.headers["Title"]
+    assert title.startswith("=?utf-8?")
+    assert str(make_header(decode_header(title))) == (
+        "Alert: chamber-1: beer temperature outside 18.0–21.0 °C for 60 seconds"
+    )
+    # The points looked at go back twice the rule's time and two stale spans (3 × 30 s):
+    # 5 of the 10 minutes out of band are seen.
+    assert ntfy.body.decode().endswith("above 21.0 °C, for 5 minutes.")

@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from fermentrack.web.mqtt import views
+
+urlpatterns = [
+    path("", views.mqtt_settings, name="mqtt_settings"),
+]

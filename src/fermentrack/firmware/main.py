@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 import signal
 from pathlib import Path
 
+from fermentrack.brewpi import mdns
 from fermentrack.brewpi.temperature import Dialect
+from fermentrack.firmware.advertise import Advertiser, Announcement, firmware_txt
 from fermentrack.firmware.board import SIMULATOR_FILE, SIMULATOR_STATE_FILE, Board, run_board
 from fermentrack.firmware.clock import Clock
 from fermentrack.firmware.scenario import Scenario
@@ -53,19 +56,23 @@ async def serve_board(
     stop: asyncio.Event | None = None,
     on_ready=None,
     tiltbridge: TiltBridgePoster | None = None,
+    advertiser: Advertiser | None = None,
 ) -> None:
     """Serve `board` and tick it until `stop` is set (SIGTERM and SIGINT set it); with
-    `tiltbridge`, post the simulated beer's Tilt readings meanwhile."""
+    `tiltbridge`, post the simulated beer's Tilt readings meanwhile; with `advertiser`, announce
+    the TCP server by mDNS while it serves."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    server = terminal = posting = None
+    server = terminal = posting = announcing = None
     try:
         if tcp is not None:
             server = await serve_tcp(board, *tcp)
             host, port = server.sockets[0].getsockname()[:2]
             where = f"tcp://{host}:{port}"
+            if advertiser is not None:
+                announcing = asyncio.create_task(advertiser.start(host, port), name="mdns")
         else:
             terminal = await serve_pty(board, pty)
             where = f"serial://{terminal.link_path} ({terminal.device_path})"
@@ -77,6 +84,10 @@ async def serve_board(
             posting = asyncio.create_task(tiltbridge.follow(board, clock, stop), name="tilt")
         await run_board(board, clock, stop)
     finally:
+        if announcing is not None:
+            announcing.cancel()
+            await asyncio.gather(announcing, return_exceptions=True)
+            await advertiser.close()
         if posting is not None:
             posting.cancel()
             await asyncio.gather(posting, return_exceptions=True)
@@ -105,9 +116,36 @@ def run_firmware(args) -> int:
         if fit_if_new(board, args.fit_chamber):
             log.info("first start: chamber fitted, beer constant %.1f °C", args.fit_chamber)
     asyncio.run(
-        serve_board(board, speed=args.speed, tcp=args.tcp, pty=args.pty, tiltbridge=tiltbridge)
+        serve_board(
+            board,
+            speed=args.speed,
+            tcp=args.tcp,
+            pty=args.pty,
+            tiltbridge=tiltbridge,
+            advertiser=firmware_advertiser(args),
+        )
     )
     return 0
+
+
+def firmware_advertiser(args) -> Advertiser | None:
+    """The mDNS announcement of a firmware serving TCP, unless --no-mdns; its name is
+    --mdns-name or the EEPROM folder's name in letters and digits. A firmware bound to a
+    loopback address is announced only when --mdns-name asks for it: only this computer reaches
+    it, so by default there is nothing to offer (and tests' firmwares stay quiet)."""
+    if args.tcp is None or args.no_mdns:
+        return None
+    if args.mdns_name is None and _is_loopback(args.tcp[0]):
+        return None
+    name = args.mdns_name or mdns.mdns_name_from(Path(args.eeprom).resolve().name)
+    return Advertiser(Announcement(name, firmware_txt(Dialect(args.dialect), args.hardware)))
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def simulated_tiltbridge(args, board: Board) -> TiltBridgePoster | None:

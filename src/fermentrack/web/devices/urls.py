@@ -1,12 +1,13 @@
 from django.urls import path
 
-from fermentrack.web.devices import views
+from fermentrack.web.devices import discovery, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("devices/", views.dashboard, name="device_list"),
     path("devices/cards/", views.dashboard_cards, name="dashboard_cards"),
     path("devices/add/", views.device_add, name="device_add"),
+    path("devices/add/network/", discovery.discover_network, name="device_discover_network"),
     path("devices/<slug:name>/", views.device_detail, name="device_detail"),
     path("devices/<slug:name>/status/", views.device_status, name="device_status"),
     path("devices/<slug:name>/mode/", views.device_set_mode, name="device_set_mode"),

@@ -17,7 +17,7 @@ from fermentrack.controller import client
 from fermentrack.controller.client import ControllerProblem
 from fermentrack.web.brewery.access import can_change, change_required, view_required
 from fermentrack.web.brewery.models import BrewerySettings
-from fermentrack.web.devices import control, hardware
+from fermentrack.web.devices import control, discovery, hardware
 from fermentrack.web.devices.cards import device_card, device_cards, mode_key
 from fermentrack.web.devices.forms import (
     ConstantsForm,
@@ -257,7 +257,9 @@ def _show_token(request, device: Device, token: str, added: bool):
 @change_required
 def device_add(request):
     brewery_unit = BrewerySettings.load().temp_format
-    form = DeviceForm(request.POST or None, brewery_temp_format=brewery_unit)
+    # "Use this" on a found device without JavaScript: its link arrives in the query string.
+    initial = discovery.initial_from_query(request.GET) if request.method == "GET" else None
+    form = DeviceForm(request.POST or None, brewery_temp_format=brewery_unit, initial=initial)
     if request.method == "POST" and form.is_valid():
         device = form.save(commit=False)
         token = device.issue_token()
@@ -271,7 +273,8 @@ def device_add(request):
             )
             return redirect("device_detail", name=device.name)
         return _show_token(request, device, token, added=True)
-    return render(request, "devices/device_form.html", {"form": form, "device": None})
+    context = {"form": form, "device": None, "serial_choices": discovery.serial_choices()}
+    return render(request, "devices/device_form.html", context)
 
 
 @change_required

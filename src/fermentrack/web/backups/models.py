@@ -15,7 +15,7 @@ class BackupSettings(models.Model):
     nightly = models.BooleanField(
         default=False,
         verbose_name="Back up every night",
-        help_text="cron runs `fermentrack backup --nightly` (added by `fermentrack add2cron`)",
+        help_text="cron runs the nightly backup at 03:17 (fermentrack add2cron adds it)",
     )
     nightly_keep = models.PositiveSmallIntegerField(
         default=NIGHTLY_KEEP_DEFAULT,

@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
                     "nightly",
                     models.BooleanField(
                         default=False,
-                        help_text="cron runs `fermentrack backup --nightly` (added by `fermentrack add2cron`)",
+                        help_text="cron runs the nightly backup at 03:17 (fermentrack add2cron adds it)",
                         verbose_name="Back up every night",
                     ),
                 ),

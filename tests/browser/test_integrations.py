@@ -18,6 +18,7 @@ from fermentrack.web.alerts.rules import Action
 from fermentrack.web.beers.models import LogPoint
 from fermentrack.web.devices.models import Device
 from fermentrack.web.gravity.models import GravitySensor, SensorKind, store_readings
+from fermentrack.web.mqtt.models import MqttSettings
 from fermentrack.web.push.models import PushTarget
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -183,3 +184,43 @@ def test_an_admin_backs_up_now_and_finds_the_archive_listed_to_download(
     with page.expect_download() as fetched:
         download.click()
     assert fetched.value.suggested_filename == archive.name
+
+
+def test_a_brewer_points_fermentrack_at_a_broker_and_reads_whether_the_bridge_is_connected(
+    page, log_in, brewer, chamber, shoot, assert_fits_width
+):
+    log_in(brewer)
+    page.goto("/settings/")
+    page.get_by_role("link", name="MQTT").click()
+    expect(page.get_by_text("MQTT is off")).to_be_visible()
+    page.get_by_label("Publish to MQTT").check()
+    page.get_by_label("Broker host").fill("mqtt://homeassistant.local")
+    page.get_by_label("Accept commands from MQTT").check()
+    page.get_by_role("button", name="Save MQTT settings").click()
+    # Two mistakes, each said in words next to its field; nothing saved.
+    expect(page.locator(".errorlist").first).to_be_visible()
+    assert "mqtt://" in page.locator(".errorlist").first.inner_text()
+    assert MqttSettings.load().enabled is False
+    shoot("mqtt-errors")
+    assert_fits_width()
+
+    page.get_by_label("Broker host").fill("homeassistant.local")
+    page.get_by_label("Commands act as").select_option(label=brewer.username)
+    page.get_by_role("button", name="Save MQTT settings").click()
+    expect(page.get_by_text("The bridge has not started yet.")).to_be_visible()
+    saved = MqttSettings.load()
+    assert (saved.enabled, saved.host, saved.command_user_id) == (
+        True,
+        "homeassistant.local",
+        brewer.pk,
+    )
+
+    # The bridge reports in, as it does every few seconds once connected.
+    now = timezone.now()
+    saved.record(bridge_seen_at=now, connected=True, last_connected_at=now - timedelta(minutes=2))
+    page.reload()
+    expect(page.get_by_text("Connected to the broker at homeassistant.local:1883")).to_be_visible()
+    expect(page.get_by_text(f"acting as {brewer.username}")).to_be_visible()
+    expect(page.get_by_text("fermentrack/fridge-1/state", exact=True)).to_be_visible()
+    shoot("mqtt-connected")
+    assert_fits_width()

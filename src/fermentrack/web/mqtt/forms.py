@@ -51,6 +51,7 @@ class MqttSettingsForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.order_fields([*self.Meta.fields[:6], "forget_password"])  # beside the password
         self.saved_password = self.instance.password if self.instance.pk else ""
         users = get_user_model().objects.filter(is_active=True).order_by("username")
         allowed = [user.pk for user in users if can_change(user)]

@@ -57,7 +57,7 @@ class MqttSettings(models.Model):
         "Client id",
         max_length=64,
         blank=True,
-        help_text="empty: fermentrack-<base topic>; each client of a broker needs its own",
+        help_text="empty: fermentrack- and the base topic; each client of a broker needs its own",
     )
     base_topic = models.CharField(
         max_length=100,

@@ -64,7 +64,7 @@ class Migration(migrations.Migration):
                     "client_id",
                     models.CharField(
                         blank=True,
-                        help_text="empty: fermentrack-<base topic>; each client of a broker needs its own",
+                        help_text="empty: fermentrack- and the base topic; each client of a broker needs its own",
                         max_length=64,
                         verbose_name="Client id",
                     ),

@@ -213,6 +213,25 @@ def test_a_channel_that_keeps_failing_is_recorded_as_failed_with_its_error(chamb
     assert not event.sending
 
 
+def test_a_failed_deliverys_error_names_the_server_never_the_secret_hook_path_or_topic(
+    chamber, recorder
+):
+    # The history shows errors to guests too; a webhook's path and an ntfy topic are secrets.
+    recorder.statuses = [500]
+    event = fired_event(
+        chamber,
+        webhook_url=f"{recorder.url}/hook/secret-token",
+        ntfy_topic="secret-topic",
+        ntfy_server="http://127.0.0.1:9",
+    )
+    delivery.deliver_pending(NOW)
+    event.refresh_from_db()
+    hook, ntfy = event.deliveries
+    assert hook["error"].startswith(f"{recorder.url} answered 500")
+    assert ntfy["error"].startswith("http://127.0.0.1:9 could not be reached")
+    assert "secret" not in hook["error"] + ntfy["error"]
+
+
 def test_the_alerter_command_checks_and_sends_in_one_round(chamber, recorder):
     AlertRule.objects.create(
         kind="controller_silent",

@@ -83,6 +83,28 @@ def test_a_restore_puts_back_the_database_and_eeprom_files_as_they_were(brewery,
     assert "restored" in result.summary()
 
 
+def test_a_firmware_file_that_cannot_be_written_leaves_every_file_and_the_database_as_they_were(
+    brewery, home
+):
+    firmware = config.firmware_dir()
+    (firmware / "fridge-2").mkdir()
+    (firmware / "fridge-2" / "eeprom.json").write_bytes(EEPROM)
+    path, _ = operations.create_backup()
+    Annotation.objects.update(text="changed")
+    (firmware / "fridge-1" / "eeprom.json").write_bytes(b"{}")
+    (firmware / "fridge-2" / "eeprom.json").unlink()
+    (firmware / "fridge-2").rmdir()
+    (firmware / "fridge-2").write_bytes(b"")  # a file where fridge-2's folder must go
+
+    with pytest.raises(BackupRefused, match=r"fridge-2.*nothing was changed"):
+        operations.restore_backup(path)
+
+    assert (firmware / "fridge-1" / "eeprom.json").read_bytes() == b"{}"
+    assert Annotation.objects.get().text == "changed"
+    assert BackupSettings.load().restore_generation == 0
+    assert not [p for p in firmware.rglob(".*")]  # no staged files left behind
+
+
 def test_new_rows_after_a_restore_get_fresh_ids(brewery, home):
     path, _ = operations.create_backup()
     highest = LogPoint.objects.order_by("-id").values_list("id", flat=True).first()

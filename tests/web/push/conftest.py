@@ -13,6 +13,20 @@ from fermentrack.web.gravity.models import GravitySensor, SensorKind, store_read
 
 from .recording_server import RecordingServer
 
+# What Brewfather receives for the Purple Tilt floating in fridge-1 (as set up here and in the
+# pusher process test): the Tilt's gravity with its chamber's temperatures and beer.
+BREWFATHER_TILT = {
+    "report_source": "Fermentrack",
+    "name": "Purple Tilt",
+    "gravity": 1.018,
+    "gravity_unit": "G",
+    "temp": 19.2,
+    "temp_unit": "C",
+    "aux_temp": 16.5,
+    "ext_temp": 21.0,
+    "beer": "Batch 42 IPA",
+}
+
 
 @pytest.fixture
 def chamber(admin_user) -> Device:

@@ -149,3 +149,21 @@ def test_generic_with_chosen_controllers_needs_at_least_one_ticked(chamber):
     )
     assert ok.is_valid(), ok.errors
     assert list(ok.save().chosen_controllers.all()) == [chamber]
+
+
+@pytest.mark.django_db
+def test_saving_an_edit_with_the_key_left_empty_and_nothing_else_changed_changes_nothing(tilt):
+    # A 'changed' target is marked due at once: an untouched key must not count as a change.
+    target = PushTarget.objects.create(
+        name="Target",
+        service=Service.BREWERS_FRIEND,
+        api_key="secret-key-5678",
+        sensor=tilt,
+        interval_s=900,
+    )
+    edit = form(Service.BREWERS_FRIEND, instance=target, sensor=tilt.pk, interval_s=900)
+    assert edit.is_valid(), edit.errors
+    assert not edit.has_changed()
+    assert form(
+        Service.BREWERS_FRIEND, instance=target, api_key="new-key-1", sensor=tilt.pk, interval_s=900
+    ).has_changed()

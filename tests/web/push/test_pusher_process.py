@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import BREWFATHER_TILT
 from .recording_server import HANG, RecordingServer
 
 FERMENTRACK = [sys.executable, "-m", "fermentrack.cli"]
@@ -128,17 +129,7 @@ def test_brewfather_receives_the_tilt_with_its_chambers_data_exactly_once_in_its
     (received,) = server.to("/bf")  # 15 min pass in 15 s: the run is shorter
     assert received.path == "/bf?id=abc"
     assert received.headers["Content-Type"] == "application/json"
-    assert json.loads(received.body) == {
-        "report_source": "Fermentrack",
-        "name": "Purple Tilt",
-        "gravity": 1.018,
-        "gravity_unit": "G",
-        "temp": 19.2,
-        "temp_unit": "C",
-        "aux_temp": 16.5,
-        "ext_temp": 21.0,
-        "beer": "Batch 42 IPA",
-    }
+    assert json.loads(received.body) == BREWFATHER_TILT
 
 
 def test_thingspeak_receives_the_chosen_controller_with_the_key_in_the_body(run):

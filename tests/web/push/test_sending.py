@@ -14,6 +14,8 @@ from fermentrack.push.services import Service
 from fermentrack.web.push.models import PushTarget
 from fermentrack.web.push.sending import send_target
 
+from .conftest import BREWFATHER_TILT
+
 pytestmark = pytest.mark.django_db
 
 
@@ -30,17 +32,7 @@ def test_a_brewfather_sensor_target_sends_the_tilt_with_its_chambers_data(server
     (received,) = server.to("/bf")
     assert received.path == "/bf?id=abc"
     assert received.headers["Content-Type"] == "application/json"
-    assert json.loads(received.body) == {
-        "report_source": "Fermentrack",
-        "name": "Purple Tilt",
-        "gravity": 1.018,
-        "gravity_unit": "G",
-        "temp": 19.2,
-        "temp_unit": "C",
-        "aux_temp": 16.5,
-        "ext_temp": 21.0,
-        "beer": "Batch 42 IPA",
-    }
+    assert json.loads(received.body) == BREWFATHER_TILT
     target.refresh_from_db()
     assert (target.last_outcome, target.last_status, target.last_error, target.failures) == (
         "sent",

@@ -13,6 +13,7 @@ import logging
 import urllib.error
 import urllib.request
 from email.header import Header
+from urllib.parse import urlsplit
 
 from fermentrack.web.alerts.models import (
     SEND_TIMEOUT_S,
@@ -48,22 +49,30 @@ def webhook_body(event: AlertEvent) -> dict:
     }
 
 
+def server_of(url: str) -> str:
+    """'https://ntfy.sh' of 'https://ntfy.sh/my-topic': errors are shown in the history, to
+    guests too, and a webhook's path or an ntfy topic is as good as a password."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
 def _post(url: str, body: bytes, headers: dict[str, str]) -> None:
     request = urllib.request.Request(
         url, data=body, method="POST", headers={"User-Agent": USER_AGENT, **headers}
     )
+    server = server_of(url)
     try:
         with urllib.request.urlopen(request, timeout=SEND_TIMEOUT_S) as answer:
             answer.read(4096)
     except urllib.error.HTTPError as error:
         detail = error.read(300).decode(errors="replace").strip()
         raise DeliveryError(
-            f"{url} answered {error.code} {error.reason}" + (f": {detail}" if detail else "")
+            f"{server} answered {error.code} {error.reason}" + (f": {detail}" if detail else "")
         ) from None
     except urllib.error.URLError as error:
-        raise DeliveryError(f"{url} could not be reached: {error.reason}") from None
-    except (TimeoutError, OSError) as error:
-        raise DeliveryError(f"{url} could not be reached: {error}") from None
+        raise DeliveryError(f"{server} could not be reached: {error.reason}") from None
+    except (TimeoutError, OSError, ValueError) as error:
+        raise DeliveryError(f"{server} could not be reached: {error}") from None
 
 
 def send_webhook(url: str, event: AlertEvent) -> None:
@@ -145,9 +154,10 @@ def deliver_due(event: AlertEvent, now: int) -> int | None:
             delivery["status"] = DeliveryStatus.SENT.value
             delivery["sent_at"] = now
             delivery["error"] = ""
-            log.info(
-                "alert %s: sent by %s to %s", event.pk, delivery["channel"], delivery["target"]
-            )
+            target = delivery["target"]
+            if delivery["channel"] != Channel.EMAIL:
+                target = server_of(target)
+            log.info("alert %s: sent by %s to %s", event.pk, delivery["channel"], target)
         event.update_sending()
         event.save(update_fields=["deliveries", "sending"])
     return next_due

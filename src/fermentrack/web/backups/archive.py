@@ -336,16 +336,25 @@ def copy_to(source, target: Path) -> None:
         shutil.copyfileobj(source, out, COPY_CHUNK)
 
 
-def write_file_atomically(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` so a crash leaves the old or the new file, whole."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.restore")
+def write_files_atomically(folder: Path, files: dict[Path, bytes]) -> None:
+    """Replace each `folder`/<relative> of `files` with its bytes, all or none: every file is
+    first written whole beside its place (where a full disk or a blocked folder fails, with
+    nothing replaced yet), then each is renamed into place, which does not fail on one disk."""
+    staged: list[tuple[Path, Path]] = []
     try:
-        with open(temporary, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
+        for relative, data in sorted(files.items()):
+            path = folder / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_name(f".{path.name}.{os.getpid()}.restore")
+            staged.append((temporary, path))
+            with open(temporary, "wb") as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+        for temporary, path in staged:
+            os.replace(temporary, path)
     finally:
-        temporary.unlink(missing_ok=True)
-    _fsync_folder(path.parent)
+        for temporary, _ in staged:
+            temporary.unlink(missing_ok=True)
+    for parent in {path.parent for _, path in staged}:
+        _fsync_folder(parent)

@@ -312,8 +312,13 @@ def restore_backup(path: Path, shown_as: str | None = None) -> RestoreResult:
                 settings.last_restored_from = name[:255]
                 settings.save()
                 # Last, so a file that cannot be written undoes the database too.
-                for relative, data in sorted(checked.firmware.items()):
-                    archive.write_file_atomically(config.firmware_dir() / relative, data)
+                try:
+                    archive.write_files_atomically(config.firmware_dir(), checked.firmware)
+                except OSError as error:
+                    raise BackupRefused(
+                        f"{name} cannot be restored: a firmware file could not be written "
+                        f"({error}); nothing was changed"
+                    ) from None
         except DatabaseRefused as error:
             raise BackupRefused(f"{name} cannot be restored: {error}") from None
     _after_restore()

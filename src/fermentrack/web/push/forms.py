@@ -146,6 +146,9 @@ class PushTargetForm(forms.ModelForm):
             field.help_text = (
                 f"a key ending {self.instance.masked_key} is kept; type a new one to replace it"
             )
+        # The box starts empty and an empty box keeps the stored key: only a typed key is a
+        # change (a change marks the target due at once).
+        self.initial["api_key"] = ""
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()

@@ -293,3 +293,14 @@ def test_each_service_knows_its_own_minimum_interval():
         Service.GRAINFATHER: 900,
         Service.THINGSPEAK: 60,
     }
+
+
+def test_thingspeak_answering_200_with_0_or_minus_1_is_a_refused_update_not_a_send():
+    # ThingSpeak says "no" to an update it drops (too soon after the last, a bad key) with a 200
+    # whose body is 0 (text) or -1 (JSON) instead of the new entry's number.
+    for body in (b"0", b"-1", b" -1\n"):
+        problem = reply_problem(200, body, Service.THINGSPEAK)
+        assert problem is not None and "ThingSpeak did not store the update" in problem
+    assert reply_problem(200, b'{"entry_id": 17}', Service.THINGSPEAK) is None
+    assert reply_problem(200, b"17", Service.THINGSPEAK) is None
+    assert reply_problem(200, b"0", Service.GENERIC) is None  # only ThingSpeak means that

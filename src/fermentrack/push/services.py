@@ -320,10 +320,16 @@ def thingspeak_request(
 # -- replies and URLs ------------------------------------------------------------------------
 
 
-def reply_problem(status: int, body: bytes) -> str | None:
+def reply_problem(status: int, body: bytes, service: Service | None = None) -> str | None:
     """None for a 2xx reply; otherwise the error as the target's page shows it, naming the
-    status and the first 200 characters of what the service said."""
+    status and the first 200 characters of what the service said. ThingSpeak answers an update
+    it drops (too soon after the last one, a wrong key) with 200 and 0 or -1 for the entry."""
     if 200 <= status < 300:
+        if service == Service.THINGSPEAK and body.strip() in (b"0", b"-1"):
+            return (
+                f"ThingSpeak did not store the update (it answered {body.strip().decode()}): "
+                "too soon after the last one, or the write key is wrong"
+            )
         return None
     text = " ".join(body.decode("utf-8", errors="replace").split())
     if len(text) > ERROR_BODY_CHARS:

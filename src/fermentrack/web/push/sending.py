@@ -244,7 +244,7 @@ def send_target(target_id: int, time_scale: float = 1.0) -> str:
         request = build_request(target, started)
         reply = post(request)
         status = reply.status
-        error = reply_problem(reply.status, reply.body)
+        error = reply_problem(reply.status, reply.body, service)
         if reply.status == 429 or reply.status == 503:
             retry_after = schedule.retry_after_seconds(reply.retry_after, time.time())
         outcome = Outcome.SENT if error is None else Outcome.FAILED

@@ -77,3 +77,45 @@ def test_an_unreadable_eeprom_starts_the_firmware_in_safe_mode(make_board, tmp_p
 def test_an_eeprom_of_another_format_is_not_trusted(tmp_path):
     (tmp_path / "eeprom.json").write_text('{"format_version": 99}')
     assert Eeprom(tmp_path).load() is None
+
+
+def test_files_a_restore_put_in_place_are_never_overwritten_by_the_firmware_still_running(
+    make_board, tmp_path
+):
+    # A restore writes the firmware's files while the old firmware runs; the spawner replaces
+    # it seconds later. Whatever it would still store (a setting, its simulated beer on the way
+    # out) must not undo the restore.
+    folder = tmp_path / "fridge-1"
+    board = make_board(folder=folder)
+    board.board.store()
+    board.board.save_simulator_state()
+    restored_eeprom = '{"restored": "eeprom"}'
+    restored_state = '{"restored": "state"}'
+    for name, text in (("eeprom.json", restored_eeprom), ("simulator-state.json", restored_state)):
+        replacement = folder / f".{name}.restore"
+        replacement.write_text(text)
+        replacement.replace(folder / name)
+
+    board.ask('j{"mode": "b", "beerSet": 21.5}')
+    board.board.store()
+    board.board.save_simulator_state()
+
+    assert (folder / "eeprom.json").read_text() == restored_eeprom
+    assert (folder / "simulator-state.json").read_text() == restored_state
+
+
+def test_the_firmware_keeps_storing_its_own_files_when_nobody_else_touches_them(
+    make_board, tmp_path
+):
+    folder = tmp_path / "fridge-1"
+    board = make_board(folder=folder)
+    board.ask('j{"mode": "b", "beerSet": 21.5}')
+    first = (folder / "eeprom.json").read_text()
+    board.ask('j{"beerSet": 17.0}')
+    second = (folder / "eeprom.json").read_text()
+    assert '"mode": "b"' in first and second != first
+    board.board.save_simulator_state()
+    state = (folder / "simulator-state.json").read_text()
+    board.board.tick()
+    board.board.save_simulator_state()
+    assert (folder / "simulator-state.json").read_text() != state

@@ -27,7 +27,7 @@ from fermentrack.brewpi.settings import ControlState, default_constants, default
 from fermentrack.brewpi.temperature import INVALID_TEMP, Dialect
 from fermentrack.firmware.clock import Clock
 from fermentrack.firmware.device_manager import DeviceManager, HardwareBackend
-from fermentrack.firmware.eeprom import Eeprom, EepromContents, write_atomically
+from fermentrack.firmware.eeprom import Eeprom, EepromContents, OwnedFile
 from fermentrack.firmware.lcd import lcd_lines
 from fermentrack.firmware.tempcontrol import TempControl
 
@@ -56,6 +56,7 @@ class Board:
         self.hardware = hardware
         self.simulator = simulator
         self.eeprom = Eeprom(self.folder)
+        self.simulator_state_file = OwnedFile(self.folder / SIMULATOR_STATE_FILE)
         self.reader = CommandReader(dialect)
         self.commands = CommandProcessor(self)
         self._write: Callable[[bytes], None] | None = None
@@ -131,7 +132,7 @@ class Board:
         """
         if self.simulator is not None:
             state = json.dumps(self.simulator.physical_state())
-            write_atomically(self.folder / SIMULATOR_STATE_FILE, state)
+            self.simulator_state_file.write(state)
 
     def load_default_settings(self) -> None:
         """`S`: mode off and the dialect's default set points and estimators."""

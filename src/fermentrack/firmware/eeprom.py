@@ -33,9 +33,11 @@ class EepromContents:
 class Eeprom:
     def __init__(self, folder: Path) -> None:
         self.path = Path(folder) / FILE_NAME
+        self.file = OwnedFile(self.path)
 
     def load(self) -> EepromContents | None:
         """The stored contents, or None when there are none or they cannot be read."""
+        self.file.take()
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -68,10 +70,11 @@ class Eeprom:
             "constants": asdict(contents.constants),
             "devices": [asdict(device) for device in contents.devices],
         }
-        write_atomically(self.path, json.dumps(data, indent=1, sort_keys=True))
+        self.file.write(json.dumps(data, indent=1, sort_keys=True))
 
     def erase(self) -> None:
         self.path.unlink(missing_ok=True)
+        self.file.take()
 
 
 def _device(stored: dict) -> DeviceDefinition:
@@ -79,6 +82,42 @@ def _device(stored: dict) -> DeviceDefinition:
     defn.function = DeviceFunction(defn.function)
     defn.hardware = DeviceHardware(defn.hardware)
     return defn
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns, stat.st_size
+
+
+class OwnedFile:
+    """A file this firmware writes atomically, left alone once another process has replaced it:
+    a restore from a backup writes the firmware's files while the old firmware still runs, and
+    what it would store on its way out must not undo the restore."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.given_up = False
+        self.take()
+
+    def take(self) -> None:
+        """The file as it is now is ours (read at boot, or erased by us)."""
+        self.seen = _identity(self.path)
+
+    def write(self, text: str) -> bool:
+        if not self.given_up and _identity(self.path) != self.seen:
+            self.given_up = True
+            log.warning(
+                "%s was replaced by another process (a restore?): this firmware leaves it alone",
+                self.path,
+            )
+        if self.given_up:
+            return False
+        write_atomically(self.path, text)
+        self.seen = _identity(self.path)
+        return True
 
 
 def write_atomically(path: Path, text: str) -> None:

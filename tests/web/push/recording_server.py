@@ -8,6 +8,7 @@ import http.server
 import threading
 import time
 from dataclasses import dataclass
+from email.message import Message
 
 HANG = "hang"
 
@@ -17,7 +18,7 @@ class Received:
     at: float  # time.time() when it arrived
     method: str
     path: str
-    headers: dict[str, str]
+    headers: Message  # case-insensitive, as HTTP headers are
     body: bytes
 
 
@@ -35,9 +36,7 @@ class RecordingServer:
                 body = self.rfile.read(length)
                 path = self.path
                 with server._lock:
-                    server.received.append(
-                        Received(time.time(), "POST", path, dict(self.headers.items()), body)
-                    )
+                    server.received.append(Received(time.time(), "POST", path, self.headers, body))
                     script = server.scripts.get(path.split("?")[0], [(200, b"ok")])
                     answer = script.pop(0) if len(script) > 1 else script[0]
                 if answer == HANG:

@@ -99,7 +99,7 @@ def test_a_brewer_is_alerted_by_ntfy_when_the_beer_leaves_its_band_and_sets_up_m
     expect(page.get_by_role("heading", name="No alerts yet")).to_be_visible()
     page.get_by_role("link", name="Add an alert").click()
     page.get_by_label("Beer temperature outside a band").check()
-    page.get_by_label("Chamber").select_option(label="fridge-1")
+    page.get_by_label("Chamber", exact=True).select_option(label="fridge-1")
     page.get_by_label("Lowest beer temperature").fill("17.5")
     page.get_by_label("Highest beer temperature").fill("20.5")
     page.get_by_label("For (minutes)").fill("20")

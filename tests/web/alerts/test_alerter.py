@@ -101,13 +101,24 @@ def test_a_beers_band_in_fahrenheit_reads_points_logged_in_celsius(chamber):
     assert kinds_sent(NOW + 3600) == []  # the beer has ended: no more facts, nothing changes
 
 
-def test_a_controller_is_seen_by_its_status_or_its_latest_point(chamber):
+def test_a_chamber_whose_controller_reports_but_sends_no_readings_fires_and_recovers_on_one(
+    chamber,
+):
+    # The USB cable is out: the controller still posts its status ("not connected") every few
+    # seconds, but no reading arrives. That is the silence a brewer needs to hear about.
     rule(kind="controller_silent", device=chamber, duration_s=300, watched_since=NOW - 3600)
-    chamber.last_seen_at = datetime.fromtimestamp(NOW - 1000, UTC)
-    chamber.save()
     LogPoint.objects.create(device=chamber, ts=NOW - 100, beer_temp=20.0)
     assert kinds_sent(NOW) == []
-    assert kinds_sent(NOW + 200) == ["fired"]
+    chamber.last_seen_at = datetime.fromtimestamp(NOW + 250, UTC)
+    chamber.save()
+    [event] = check_rules(NOW + 260)
+    assert event.message == (
+        "Controller chamber-1 has sent no readings for 6 minutes: the controller, its firmware or "
+        "the link between them is down."
+    )
+    LogPoint.objects.create(device=chamber, ts=NOW + 270, beer_temp=20.0)
+    [event] = check_rules(NOW + 275)
+    assert event.message == "Controller chamber-1 is sending readings again."
 
 
 def test_a_rule_that_cannot_be_checked_does_not_stop_the_others(chamber, caplog):
@@ -155,8 +166,11 @@ def test_every_channel_gets_the_alert_as_its_service_expects(
     assert not event.sending
     [mail] = smtp_sink.messages
     assert mail.to == ["a@example.com", "b@example.com"]
-    assert mail.subject == "Alert: chamber-1: controller not heard from for 60 seconds"
-    assert mail.body == "Controller chamber-1 has not been heard from for 60 minutes."
+    assert mail.subject == "Alert: chamber-1: no readings for 60 seconds"
+    assert mail.body == (
+        "Controller chamber-1 has sent no readings for 60 minutes: the controller, its firmware or "
+        "the link between them is down."
+    )
     [hook] = recorder.on("/hook")
     assert hook.headers["Content-Type"] == "application/json"
     assert json.loads(hook.body) == {
@@ -164,12 +178,18 @@ def test_every_channel_gets_the_alert_as_its_service_expects(
         "subject": "chamber-1",
         "kind": "controller_silent",
         "state": "firing",
-        "message": "Controller chamber-1 has not been heard from for 60 minutes.",
+        "message": (
+            "Controller chamber-1 has sent no readings for 60 minutes: the controller, its "
+            "firmware or the link between them is down."
+        ),
         "ts": NOW,
     }
     [ntfy] = recorder.on("/brewery")
-    assert ntfy.body.decode() == "Controller chamber-1 has not been heard from for 60 minutes."
-    assert ntfy.headers["Title"] == "Alert: chamber-1: controller not heard from for 60 seconds"
+    assert ntfy.body.decode() == (
+        "Controller chamber-1 has sent no readings for 60 minutes: the controller, its firmware or "
+        "the link between them is down."
+    )
+    assert ntfy.headers["Title"] == "Alert: chamber-1: no readings for 60 seconds"
     assert (ntfy.headers["Priority"], ntfy.headers["Tags"]) == ("high", "warning")
 
 

@@ -150,8 +150,8 @@ def test_band_and_silence_alerts_fire_once_and_recover_once_on_every_channel(sta
     assert messages[0].startswith(f"Beer temperature of {NAME} has been 2")
     assert ", above 22.0 °C, for " in messages[0]
     assert messages[1].startswith(f"Beer temperature of {NAME} is back within 18.0–22.0 °C: ")
-    assert messages[2].startswith(f"Controller {NAME} has not been heard from for ")
-    assert messages[3].startswith(f"Controller {NAME} is reporting again")
+    assert messages[2].startswith(f"Controller {NAME} has sent no readings for ")
+    assert messages[3].startswith(f"Controller {NAME} is sending readings again")
     for event in events:
         assert event["deliveries"] == [["email", "sent"], ["webhook", "sent"], ["ntfy", "sent"]]
     assert {mail.subject.split(":")[0] for mail in sink.messages} == {"Alert", "Recovered"}

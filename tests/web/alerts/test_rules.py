@@ -44,8 +44,11 @@ def test_a_silent_controller_fires_once_after_its_minutes_and_recovers_once_when
         (10 * MINUTE, "fired"),
         (16 * MINUTE, "recovered"),
     ]
-    assert sent[0][2] == "Controller chamber-1 has not been heard from for 10 minutes."
-    assert sent[1][2] == "Controller chamber-1 is reporting again."
+    assert sent[0][2] == (
+        "Controller chamber-1 has sent no readings for 10 minutes: the controller, its firmware or "
+        "the link between them is down."
+    )
+    assert sent[1][2] == "Controller chamber-1 is sending readings again."
 
 
 def test_a_controller_that_reports_late_but_within_its_minutes_never_fires():

@@ -21,10 +21,6 @@ STALE_INTERVALS = 3  # a sample older than this many report intervals is missing
 MIN_STALE_S = 30
 
 
-def _timestamp(moment) -> int | None:
-    return None if moment is None else int(moment.timestamp())
-
-
 def _in_unit(value: float | None, unit_of_value: str, unit: str) -> float | None:
     if value is None or unit_of_value == unit:
         return value
@@ -38,9 +34,10 @@ def facts_for(rule: AlertRule, now: int) -> rules.Facts:
         device = rule.device
         if device is None or not device.active:  # no controller is meant to run
             return rules.Facts(now=now, missing=True)
+        # Heard from = a reading arrived. A controller that still posts its status but sends no
+        # readings (its firmware stopped, the cable out) leaves the chamber uncontrolled too.
         last_point = LogPoint.objects.filter(device=device).aggregate(last=Max("ts"))["last"]
-        seen = [ts for ts in (_timestamp(device.last_seen_at), last_point) if ts is not None]
-        return rules.Facts(now=now, last_seen=max(seen, default=None), watched_since=watched)
+        return rules.Facts(now=now, last_seen=last_point, watched_since=watched)
 
     if rule.kind == AlertKind.TEMPERATURE_BAND:
         beer = rule.beer

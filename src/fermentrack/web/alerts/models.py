@@ -23,7 +23,7 @@ SEND_TIMEOUT_S = 10
 
 
 class AlertKind(models.TextChoices):
-    CONTROLLER_SILENT = rules.CONTROLLER_SILENT, "Controller not heard from"
+    CONTROLLER_SILENT = rules.CONTROLLER_SILENT, "No readings from a chamber"
     HYDROMETER_SILENT = rules.HYDROMETER_SILENT, "Hydrometer not heard from"
     TEMPERATURE_BAND = rules.TEMPERATURE_BAND, "Beer temperature outside a band"
     GRAVITY_STABLE = rules.GRAVITY_STABLE, "Gravity stable (fermentation done)"
@@ -107,7 +107,7 @@ class AlertRule(models.Model):
     def condition_words(self) -> str:
         duration = rules.duration_words(self.duration_s)
         if self.kind == AlertKind.CONTROLLER_SILENT:
-            return f"controller not heard from for {duration}"
+            return f"no readings for {duration}"
         if self.kind == AlertKind.HYDROMETER_SILENT:
             return f"not heard from for {duration}"
         if self.kind == AlertKind.TEMPERATURE_BAND:

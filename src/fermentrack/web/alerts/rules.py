@@ -290,11 +290,17 @@ def message(
     """The alert in plain words, with the values."""
     fired = action == Action.FIRE
     value = judgement.value
-    if rule.kind in (CONTROLLER_SILENT, HYDROMETER_SILENT):
-        what = "Controller" if rule.kind == CONTROLLER_SILENT else "Hydrometer"
+    if rule.kind == CONTROLLER_SILENT:
         if fired:
-            return f"{what} {rule.subject} has not been heard from for {duration_words(value)}."
-        return f"{what} {rule.subject} is reporting again."
+            return (
+                f"Controller {rule.subject} has sent no readings for {duration_words(value)}: "
+                "the controller, its firmware or the link between them is down."
+            )
+        return f"Controller {rule.subject} is sending readings again."
+    if rule.kind == HYDROMETER_SILENT:
+        if fired:
+            return f"Hydrometer {rule.subject} has not been heard from for {duration_words(value)}."
+        return f"Hydrometer {rule.subject} is reporting again."
     if rule.kind == TEMPERATURE_BAND:
         temperature = temperature_words(value, rule.unit)
         if fired:

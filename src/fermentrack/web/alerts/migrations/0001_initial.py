@@ -68,7 +68,7 @@ class Migration(migrations.Migration):
                     "kind",
                     models.CharField(
                         choices=[
-                            ("controller_silent", "Controller not heard from"),
+                            ("controller_silent", "No readings from a chamber"),
                             ("hydrometer_silent", "Hydrometer not heard from"),
                             ("temperature_band", "Beer temperature outside a band"),
                             ("gravity_stable", "Gravity stable (fermentation done)"),

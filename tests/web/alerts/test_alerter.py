@@ -252,6 +252,8 @@ def test_a_failed_deliverys_error_names_the_server_never_the_secret_hook_path_or
     assert "secret" not in hook["error"] + ntfy["error"]
 
 
+# Outside a test transaction: the command closes old connections each round, as it must.
+@pytest.mark.django_db(transaction=True)
 def test_the_alerter_command_checks_and_sends_in_one_round(chamber, recorder):
     AlertRule.objects.create(
         kind="controller_silent",

@@ -19,11 +19,18 @@ every controller reports its firmware connected, then measures over `--minutes`:
 The stack is stopped at the end whatever happens; the home folder is deleted unless `--keep`.
 `--set NAME=VALUE` passes a setting to the stack (e.g. FERMENTRACK_SPAWNER_INTERVAL_S=10), to
 measure what a setting changes.
+
+`--integrations` also turns on what a brewery may add, to measure what each costs: a generic
+push target every minute (to a local HTTP recorder), MQTT with Home Assistant discovery (to a
+mosquitto the bench starts; a subscriber counts the state messages) and two alert rules per
+chamber (no readings for 10 minutes, beer outside 10–30 °C; webhook to the recorder). It prints
+the pushes and MQTT state messages received in the window, and any alert (there should be none).
 """
 
 from __future__ import annotations
 
 import argparse
+import http.server
 import itertools
 import json
 import os
@@ -33,6 +40,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -52,6 +60,9 @@ KINDS = (
     "spawner",
     "controller",
     "firmware",
+    "push",
+    "mqtt bridge",
+    "alerter",
     "other",
 )
 
@@ -153,6 +164,11 @@ def kind_of(process: Process, tree: dict[int, Process], root: int) -> str:
         return "controller"
     if "fermentrack.cli firmware" in command:
         return "firmware"
+    for verb, kind in (("manage pusher", "push"), ("manage mqtt_bridge", "mqtt bridge")):
+        if verb in command:
+            return kind
+    if "manage alerter" in command:
+        return "alerter"
     return "other"
 
 
@@ -233,8 +249,93 @@ def set_up(stack: BenchStack, devices: int, interval_s: int) -> list[str]:
     return names
 
 
-def wait_until_running(stack: BenchStack, names: list[str]) -> None:
+# -- the integrations (--integrations) -------------------------------------------------------------
+
+
+class Recorder(http.server.BaseHTTPRequestHandler):
+    """Counts what the push process and the alerts' webhook post, by path, with their times."""
+
+    received: list[tuple[float, str]] = []
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.received.append((time.time(), self.path))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+class Integrations:
+    """A local HTTP recorder, a mosquitto and an MQTT subscriber counting state messages."""
+
+    def __init__(self, home: Path) -> None:
+        self.http = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+        self.mqtt_port = free_port()
+        config = home / "mosquitto.conf"
+        config.write_text(f"listener {self.mqtt_port} 127.0.0.1\nallow_anonymous true\n")
+        self.broker = subprocess.Popen(
+            [shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", str(config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.states: list[float] = []
+        import paho.mqtt.client as mqtt
+
+        self.subscriber = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+        self.subscriber.on_connect = lambda client, *_: client.subscribe("fermentrack/+/state")
+        self.subscriber.on_message = lambda *_: self.states.append(time.time())
+        self.subscriber.connect_async("127.0.0.1", self.mqtt_port)
+        self.subscriber.loop_start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http.server_port}"
+
+    def configure(self, stack: BenchStack) -> None:
+        stack.run(
+            "manage",
+            "shell",
+            "-c",
+            "from fermentrack.web.alerts.models import AlertRule\n"
+            "from fermentrack.web.devices.models import Device\n"
+            "from fermentrack.web.mqtt.models import MqttSettings\n"
+            "from fermentrack.web.push.models import PushTarget\n"
+            f"PushTarget.objects.create(name='bench', service='generic', url='{self.url}/push', "
+            "interval_s=60, send_controllers='all', send_sensors='all')\n"
+            f"MqttSettings.objects.update_or_create(pk=1, defaults=dict(enabled=True, "
+            f"host='127.0.0.1', port={self.mqtt_port}))\n"
+            "for d in Device.objects.all():\n"
+            f"    AlertRule.objects.create(kind='controller_silent', device=d, duration_s=600, "
+            f"webhook_url='{self.url}/alert')\n"
+            f"    AlertRule.objects.create(kind='temperature_band', device=d, duration_s=600, "
+            f"low=10, high=30, webhook_url='{self.url}/alert')\n",
+        )
+
+    def report(self, start: float, end: float) -> None:
+        within = [path for at, path in Recorder.received if start <= at < end]
+        states = [at for at in self.states if start <= at < end]
+        minutes = (end - start) / 60
+        print(
+            f"integrations: {within.count('/push')} pushes in {minutes:.1f} min (one a minute "
+            f"asked), {len(states)} MQTT state messages, {within.count('/alert')} alerts sent"
+        )
+
+    def stop(self) -> None:
+        self.subscriber.loop_stop()
+        self.broker.terminate()
+        self.broker.wait(10)
+        self.http.shutdown()
+
+
+def wait_until_running(
+    stack: BenchStack, names: list[str], extra_watchers: tuple[str, ...] = ()
+) -> None:
     watchers = {f"{prefix}-{name}" for name in names for prefix in ("dev", "fw")}
+    watchers |= set(extra_watchers)
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     shown = None
     while True:
@@ -390,6 +491,9 @@ def main() -> int:
     parser.add_argument("--interval", type=int, default=30, help="log interval in s (30)")
     parser.add_argument("--keep", action="store_true", help="keep the home folder")
     parser.add_argument(
+        "--integrations", action="store_true", help="also push, MQTT and alert rules"
+    )
+    parser.add_argument(
         "--set",
         type=setting,
         action="append",
@@ -402,11 +506,16 @@ def main() -> int:
 
     home = Path(tempfile.mkdtemp(prefix="fb-", dir="/tmp"))
     stack = BenchStack(home, settings)
+    integrations = Integrations(home) if args.integrations else None
     print(f"home {home}, web port {stack.web_port}, settings {settings or 'default'}")
     try:
         began = time.monotonic()
         names = set_up(stack, args.devices, args.interval)
-        wait_until_running(stack, names)
+        extra_watchers: tuple[str, ...] = ()
+        if integrations is not None:
+            integrations.configure(stack)
+            extra_watchers = ("push", "mqtt", "alerts")
+        wait_until_running(stack, names, extra_watchers)
         print(f"all {len(names)} chambers running after {time.monotonic() - began:.0f} s")
         time.sleep(SETTLE_S)
         window_s = args.minutes * 60
@@ -415,8 +524,12 @@ def main() -> int:
         time.sleep(min(args.interval, 15))  # points of the window's last moments, in flight
         points = {name: stack.point_times(name, start, end) for name in names}
         ok = report(tracked, points, measured_s, start, end, args.interval)
+        if integrations is not None:
+            integrations.report(start, end)
         return 0 if ok else 1
     finally:
+        if integrations is not None:
+            integrations.stop()
         subprocess.run(
             [*FERMENTRACK, "stop"], env=stack.env, capture_output=True, timeout=300, check=False
         )

@@ -14,7 +14,7 @@ import pytest
 from django.core.management import call_command
 
 from fermentrack.web.alerts import delivery
-from fermentrack.web.alerts.evaluator import check_rules
+from fermentrack.web.alerts.evaluator import check_rule, check_rules
 from fermentrack.web.alerts.models import AlertEvent, AlertRule
 from fermentrack.web.beers.models import Beer, LogPoint
 from fermentrack.web.gravity.models import GravityReading
@@ -70,6 +70,22 @@ def test_gravity_steady_for_its_hours_fires_fermentation_done_ignoring_hidden_an
     )
 
 
+def test_a_settled_gravity_that_moves_again_recovers_once_from_the_rows(tilt):
+    # A settled beer does not move again by itself in the simulated chamber (the end-to-end
+    # test cannot drive this): here it is re-pitched, or the Tilt was moved to a new beer.
+    rule(kind="gravity_stable", sensor=tilt, duration_s=6 * 3600, tolerance_points=1)
+    for ts in range(NOW - 7 * 3600, NOW + 1, 900):
+        reading(tilt, ts, gravity=1.011)
+    assert kinds_sent(NOW) == ["fired"]
+    for step, ts in enumerate(range(NOW + 900, NOW + 4 * 3600 + 1, 900), start=1):
+        reading(tilt, ts, gravity=1.011 - 0.001 * step)
+        assert kinds_sent(ts) == (["recovered"] if step == 3 else []), step
+    events = AlertEvent.objects.filter(rule__kind="gravity_stable").order_by("ts")
+    assert [event.kind for event in events] == ["fired", "recovered"]
+    recovered = events.last()
+    assert recovered.message == "Gravity of Purple Tilt is moving again: 1.008."
+
+
 def test_a_low_ispindel_battery_fires_after_its_minutes(ispindel):
     rule(kind="battery_low", sensor=ispindel, duration_s=1800, battery_volts=3.6)
     for ts in range(NOW - 3600, NOW + 1, 900):
@@ -119,6 +135,19 @@ def test_a_chamber_whose_controller_reports_but_sends_no_readings_fires_and_reco
     LogPoint.objects.create(device=chamber, ts=NOW + 270, beer_temp=20.0)
     [event] = check_rules(NOW + 275)
     assert event.message == "Controller chamber-1 is sending readings again."
+
+
+def test_a_rule_started_afresh_while_the_alerter_checks_it_is_not_overwritten(chamber):
+    watch = rule(kind="temperature_band", device=chamber, duration_s=600, low=18.0, high=21.0)
+    for ts in range(NOW - 900, NOW + 1, 30):
+        LogPoint.objects.create(device=chamber, ts=ts, beer_temp=25.0, temp_format="C")
+    loaded = AlertRule.objects.get(pk=watch.pk)  # as the alerter's round loaded it
+    # Meanwhile a person widens the band on the edit page: the rule starts afresh.
+    AlertRule.objects.filter(pk=watch.pk).update(high=26.0, watched_since=NOW)
+    assert check_rule(loaded, NOW) is None
+    watch.refresh_from_db()
+    assert (watch.state, watch.state_since, watch.events.count()) == ("ok", None, 0)
+    assert kinds_sent(NOW + 30) == []  # judged again on the new band: inside it
 
 
 def test_a_rule_that_cannot_be_checked_does_not_stop_the_others(chamber, caplog):

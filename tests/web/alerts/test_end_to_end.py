@@ -6,12 +6,18 @@ The beer's band: the beer is held at 20 °C, inside 18–22 °C; set to 26 °C i
 within seconds at this speed, and the rule (15 s) fires once; set back to 20 °C, it recovers
 once. The controller: stopped, it is silent, and the rule (15 s) fires once; started again, it
 recovers once. Every alert reaches every channel, and the history records each delivery.
+
+The hydrometer rules run on a second chamber whose Tilt reports through our firmware's simulated
+TiltBridge (no controller: the Tilt's posts go from the firmware to the web app), at --speed
+14400 (four simulated hours a real second) so the default beer (1.050 to 1.010, 95 % done after
+three days at 20 °C) settles within half a minute; see that test's docstring.
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
+import time
 
 import pytest
 
@@ -155,3 +161,147 @@ def test_band_and_silence_alerts_fire_once_and_recover_once_on_every_channel(sta
     for event in events:
         assert event["deliveries"] == [["email", "sent"], ["webhook", "sent"], ["ntfy", "sent"]]
     assert {mail.subject.split(":")[0] for mail in sink.messages} == {"Alert", "Recovered"}
+
+
+# -- the hydrometer rules: a Tilt in a simulated chamber ------------------------------------------
+
+TILT_SPEED = 14400  # simulated seconds a real second
+TILT_NAME = "tilted"
+TILT = "Purple Tilt"
+SILENT_S = 8  # the Tilt posts once a real second
+STABLE_S = 12  # 48 simulated hours; a gap of 2 s in the posts still covers it
+TOLERANCE_POINTS = 2.0  # the Tilt's jitter alone is ±0.5 points
+
+
+@pytest.fixture
+def tilt_stack(home, services):
+    """The web app, a chamber whose firmware posts its Tilt as a TiltBridge, and the alerter
+    watching that Tilt with the hydrometer-silent and gravity-stable rules."""
+    recorder, sink = services
+    web = WebApp(home).start()
+    firmware = Firmware(
+        home,
+        TILT_NAME,
+        speed=TILT_SPEED,
+        extra=[
+            *("--fit-chamber", "20"),
+            *("--tiltbridge", f"{web.url}/tiltbridge/", "--tilt-colour", "Purple"),
+        ],
+    )
+    alerter = None
+    try:
+        web.add_device(TILT_NAME, firmware.url)
+        web.add_tiltbridge_tilt(TILT_NAME, "Purple", f"sim-{TILT_NAME}")
+        firmware.start()
+        add_tilt_rules(web, recorder, sink)
+        with open(home / "alerter.log", "ab") as log:
+            alerter = subprocess.Popen(
+                [*FERMENTRACK, "manage", "alerter"],
+                env=environment(home, FERMENTRACK_ALERTS_CHECK_S="1"),
+                stdout=log,
+                stderr=log,
+            )
+        yield web, firmware
+    finally:
+        if alerter is not None and alerter.poll() is None:
+            alerter.terminate()
+            alerter.wait(10)
+        firmware.stop()
+        web.stop()
+
+
+def add_tilt_rules(web: WebApp, recorder: HttpRecorder, sink: SmtpSink) -> None:
+    channels = {
+        "email_to": "brewer@example.com",
+        "webhook_url": f"{recorder.url}/hook",
+        "ntfy_server": recorder.url,
+        "ntfy_topic": "cellar",
+    }
+    web.manage_shell(
+        "from fermentrack.web.alerts.models import AlertRule, MailSettings\n"
+        "from fermentrack.web.gravity.models import GravitySensor\n"
+        f"MailSettings.objects.update_or_create(pk=1, defaults=dict(host='127.0.0.1', "
+        f"port={sink.port}, security='none', from_address='brewery@example.com'))\n"
+        f"tilt = GravitySensor.objects.get(name={TILT!r})\n"
+        f"AlertRule.objects.create(kind='hydrometer_silent', sensor=tilt, "
+        f"duration_s={SILENT_S}, **{channels!r})\n"
+        f"AlertRule.objects.create(kind='gravity_stable', sensor=tilt, duration_s={STABLE_S},"
+        f" tolerance_points={TOLERANCE_POINTS}, **{channels!r})\n"
+    )
+
+
+def tilt_readings(web: WebApp) -> list[tuple[int, float]]:
+    """(ts, gravity) of every reading the web app stored from the Tilt, oldest first."""
+    answer = web.manage_shell(
+        "import json\n"
+        "from fermentrack.web.gravity.models import GravityReading\n"
+        f"print(json.dumps(list(GravityReading.objects.filter(sensor__name={TILT!r})"
+        ".order_by('ts').values_list('ts', 'gravity'))))"
+    )
+    return [(ts, gravity) for ts, gravity in json.loads(answer.strip().splitlines()[-1])]
+
+
+def event_times(web: WebApp) -> list[int]:
+    answer = web.manage_shell(
+        "import json\n"
+        "from fermentrack.web.alerts.models import AlertEvent\n"
+        "events = AlertEvent.objects.order_by('ts', 'id')\n"
+        "print(json.dumps(list(events.values_list('ts', flat=True))))"
+    )
+    return json.loads(answer.strip().splitlines()[-1])
+
+
+def test_hydrometer_alerts_fire_once_when_the_beer_settles_and_when_the_tilt_goes_quiet(
+    tilt_stack, services
+):
+    """The gravity-stable rule stays quiet while the simulated beer ferments (its gravity falls
+    from 1.050 by up to 4 points a real second) and fires once when it has settled near 1.010.
+    A settled beer does not start fermenting again, so the chamber cannot drive that rule's
+    recovery: it is covered with database rows by test_alerter.py
+    (test_a_settled_gravity_that_moves_again_recovers_once_from_the_rows) and in pure logic by
+    test_rules.py (test_a_gravity_that_stops_falling_fires_once_and_recovers_once_when_...).
+    The hydrometer-silent rule fires once when the firmware (and so its TiltBridge) stops, and
+    recovers once when it starts again; the settled gravity rule stays firing across the gap."""
+    web, firmware = tilt_stack
+    recorder, sink = services
+    stable, silent = "gravity_stable", "hydrometer_silent"
+    started = time.monotonic()
+
+    eventually(lambda: hooks(recorder, stable) == ["firing"], 60, "the gravity-stable alert fires")
+    settled_after = time.monotonic() - started
+    assert hooks(recorder, silent) == [], "a Tilt posting once a second is not silent"
+
+    firmware.stop()
+    eventually(lambda: hooks(recorder, silent) == ["firing"], 30, "the silent alert fires")
+    firmware.start()
+    eventually(lambda: hooks(recorder, silent) == ["firing", "recovered"], 30, "it recovers")
+
+    # It fired only once the beer had settled, not while it fell: by then the gravity had
+    # fallen from about 1.050 to within 3 points of its final 1.010.
+    readings = tilt_readings(web)
+    fired_at = event_times(web)[0]
+    before = [gravity for ts, gravity in readings if ts <= fired_at]
+    assert before[0] >= 1.045 and before[-1] <= 1.013, (before[0], before[-1])
+
+    # Once each, on every channel, with the values in words; and the history says so.
+    assert hooks(recorder, stable) == ["firing"]
+    ntfy = [request.body.decode() for request in recorder.on("/cellar")]
+    mails = [mail.body for mail in sink.messages]
+    events = history(web)
+    messages = [event["message"] for event in events]
+    assert ntfy == messages and mails == messages, (ntfy, mails, messages)
+    assert [(e["kind"], e["event"]) for e in events] == [
+        (stable, "fired"),
+        (silent, "fired"),
+        (silent, "recovered"),
+    ]
+    stayed_at = float(messages[0].split(" has stayed at ")[1].split(" ")[0])
+    assert 1.009 <= stayed_at <= 1.013, messages[0]
+    assert messages[0].endswith(
+        f"(within ±2 points) for {STABLE_S} seconds: fermentation looks done."
+    ), messages[0]
+    assert messages[1].startswith(f"Hydrometer {TILT} has not been heard from for "), messages[1]
+    assert messages[2] == f"Hydrometer {TILT} is reporting again."
+    for event in events:
+        assert event["deliveries"] == [["email", "sent"], ["webhook", "sent"], ["ntfy", "sent"]]
+    print(f"gravity stable fired {settled_after:.0f} s after the alerter started")

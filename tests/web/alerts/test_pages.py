@@ -7,9 +7,11 @@ from __future__ import annotations
 import pytest
 
 from fermentrack.procman.layout import ALERTS_WATCHER
+from fermentrack.web.alerts.evaluator import check_rules
+from fermentrack.web.alerts.forms import AlertRuleForm
 from fermentrack.web.alerts.models import AlertEvent, AlertRule, MailSettings
 from fermentrack.web.alerts.watchers import alert_watchers
-from fermentrack.web.beers.models import Beer
+from fermentrack.web.beers.models import Beer, LogPoint
 
 pytestmark = pytest.mark.django_db
 
@@ -161,6 +163,78 @@ def test_changing_only_where_a_firing_rule_sends_keeps_it_firing(brewer_client, 
     assert answer.status_code == 302
     rule.refresh_from_db()
     assert (rule.email_to, rule.state) == ("other@example.com", "firing")
+
+
+NOW = 1_700_000_000
+
+
+def alerter_round_during_the_save(monkeypatch, now: int) -> list[AlertEvent]:
+    """Make the alerter run one round between the edit page loading the rule and saving it:
+    the events that round sent."""
+    events: list[AlertEvent] = []
+    save = AlertRuleForm.save
+
+    def round_then_save(form, commit: bool = True):
+        events.extend(check_rules(now))
+        return save(form, commit)
+
+    monkeypatch.setattr(AlertRuleForm, "save", round_then_save)
+    return events
+
+
+def beer_at(chamber, temperature: float, since: int, until: int) -> None:
+    for ts in range(since, until + 1, 30):
+        LogPoint.objects.create(device=chamber, ts=ts, beer_temp=temperature, temp_format="C")
+
+
+def test_an_alert_that_fires_while_its_rule_is_saved_is_neither_lost_nor_sent_again(
+    brewer_client, chamber, monkeypatch
+):
+    rule = band_rule(chamber, duration_s=600, watched_since=NOW - 3600)
+    beer_at(chamber, 25.0, NOW - 900, NOW)
+    events = alerter_round_during_the_save(monkeypatch, NOW)
+    answer = brewer_client.post(
+        f"/settings/alerts/{rule.pk}/edit/",
+        rule_form(device=chamber.pk, minutes="10", email_to="other@example.com"),
+    )
+    assert answer.status_code == 302
+    assert [event.kind for event in events] == ["fired"]
+    rule.refresh_from_db()
+    assert (rule.email_to, rule.state, rule.state_since) == ("other@example.com", "firing", NOW)
+    assert check_rules(NOW + 30) == []  # firing already: not sent again
+
+
+def test_an_alert_that_recovers_while_its_rule_is_saved_does_not_recover_twice(
+    brewer_client, chamber, monkeypatch
+):
+    rule = band_rule(chamber, duration_s=600, state="firing", state_since=NOW - 600)
+    beer_at(chamber, 20.0, NOW - 300, NOW)
+    events = alerter_round_during_the_save(monkeypatch, NOW)
+    answer = brewer_client.post(
+        f"/settings/alerts/{rule.pk}/edit/",
+        rule_form(device=chamber.pk, minutes="10", ntfy_topic="cellar"),
+    )
+    assert answer.status_code == 302
+    assert [event.kind for event in events] == ["recovered"]
+    rule.refresh_from_db()
+    assert (rule.ntfy_topic, rule.state, rule.state_since) == ("cellar", "ok", NOW)
+    assert check_rules(NOW + 30) == []
+
+
+def test_changing_what_a_rule_watches_while_the_alerter_runs_still_starts_it_afresh(
+    brewer_client, chamber, monkeypatch
+):
+    rule = band_rule(chamber, duration_s=600, watched_since=NOW - 3600)
+    beer_at(chamber, 25.0, NOW - 900, NOW)
+    events = alerter_round_during_the_save(monkeypatch, NOW)
+    answer = brewer_client.post(
+        f"/settings/alerts/{rule.pk}/edit/", rule_form(device=chamber.pk, minutes="10", high="26")
+    )
+    assert answer.status_code == 302
+    assert [event.kind for event in events] == ["fired"]
+    rule.refresh_from_db()
+    assert (rule.high, rule.state, rule.state_since) == (26.0, "ok", None)
+    assert rule.watched_since > NOW
 
 
 def test_deleting_a_rule_takes_its_history(brewer_client, chamber):

@@ -97,9 +97,17 @@ def check_rule(rule: AlertRule, now: int) -> AlertEvent | None:
     event = None
     with transaction.atomic():
         if (decision.state, decision.since) != (rule.state, rule.state_since):
-            AlertRule.objects.filter(pk=rule.pk).update(
-                state=decision.state.value, state_since=decision.since
-            )
+            # Only over the state this round judged from: a person who saved the rule meanwhile
+            # may have started it afresh, and an old judgement must not overwrite that.
+            updated = AlertRule.objects.filter(
+                pk=rule.pk,
+                state=rule.state,
+                state_since=rule.state_since,
+                watched_since=rule.watched_since,
+            ).update(state=decision.state.value, state_since=decision.since)
+            if not updated:
+                log.info("rule %s changed while it was checked: it is checked again", rule.pk)
+                return None
             rule.state, rule.state_since = decision.state.value, decision.since
         if decision.action is not None:
             event = AlertEvent.record(rule, decision.action, outcome.message, now)

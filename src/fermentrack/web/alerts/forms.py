@@ -38,6 +38,11 @@ CONDITION_FIELDS = (
     "battery_weeks",
 )
 
+# Written by a save besides the form's own fields: computed from them.
+DERIVED_FIELDS = ("duration_s", "temp_format")
+# The alerter's: written by a save only when the rule starts afresh.
+STATE_FIELDS = ("state", "state_since", "watched_since")
+
 
 def _for(field: forms.Field, *kinds: str) -> forms.Field:
     """Show `field` only when one of `kinds` is chosen (site.css, .alert-form)."""
@@ -295,12 +300,17 @@ class AlertRuleForm(forms.ModelForm):
         device = rule.beer.device if rule.beer_id else rule.device
         if rule.kind == AlertKind.TEMPERATURE_BAND and device is not None:
             rule.temp_format = device.temp_format
+        editing = not rule._state.adding
+        written = [*self._meta.fields, *DERIVED_FIELDS]
         changed = set(self.changed_data) & set(CONDITION_FIELDS) & self.used_fields
-        if rule.pk and changed:
+        if editing and changed:
             # It watches something else now: start afresh rather than carry an old state.
             rule.state, rule.state_since, rule.watched_since = "ok", None, 0
+            written += STATE_FIELDS
         if commit:
-            rule.save()
+            # Only what the person edited: the alerter may have changed the rule's state since
+            # this page loaded it, and writing back the old state would lose or repeat an alert.
+            rule.save(update_fields=written if editing else None)
         return rule
 
 

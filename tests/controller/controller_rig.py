@@ -188,7 +188,7 @@ class WebApp(web_app.WebApp):
         now; its id."""
         return int(
             self.manage_shell(
-                "from fermentrack.controller.profile_holds import Hold\n"
+                "from fermentrack.gravity.holds import Hold\n"
                 "from fermentrack.web.profiles.models import FermentationProfile\n"
                 "from fermentrack.web.devices.models import Device\n"
                 f"p = FermentationProfile.objects.create(name='held {device}', temp_format='C')\n"

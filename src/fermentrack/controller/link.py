@@ -19,13 +19,13 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import serial
 import serial_asyncio_fast
 
+from fermentrack.brewpi.links import DEFAULT_BAUD, DEFAULT_TCP_PORT, by_id_names_for
+from fermentrack.brewpi.links import SERIAL_BY_ID_DIR as SERIAL_BY_ID
 from fermentrack.brewpi.messages import decode_wire_text
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BAUD = 57600  # every AVR build and ESP serial builds (brewpi-protocol §1)
-DEFAULT_TCP_PORT = 23  # ESP WiFi builds serve the protocol on the telnet port
-SERIAL_BY_ID_DIR = Path("/dev/serial/by-id")
+SERIAL_BY_ID_DIR = Path(SERIAL_BY_ID)
 CONNECT_TIMEOUT_S = 5.0
 WRITE_TIMEOUT_S = 5.0  # a peer that takes nothing for this long is as good as gone
 READ_SIZE = 4096
@@ -257,9 +257,7 @@ def find_serial_by_id(usb_serial: str, folder: Path = SERIAL_BY_ID_DIR) -> Path:
             f"no serial device with USB serial number {usb_serial!r}: {folder} does not exist "
             "(no USB serial device is plugged in)"
         ) from None
-    # udev names end in <vendor>_<product>_<serial>[-ifNN]; match the serial as that last part.
-    exact = [name for name in names if name.rsplit("-if", 1)[0].endswith("_" + usb_serial)]
-    found = exact or [name for name in names if usb_serial in name]
+    found = by_id_names_for(usb_serial, names)
     if len(found) == 1:
         return folder / found[0]
     if not found:

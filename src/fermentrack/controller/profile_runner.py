@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from fermentrack.brewpi.profile_schedule import DAY, HOUR, duration_words
-from fermentrack.controller.profile_holds import (
+from fermentrack.gravity.holds import (
     GRAVITY_AT_MOST,
     GRAVITY_LOOKBACK_S,
     Hold,

@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from fermentrack.controller.link import DEFAULT_BAUD, SERIAL_BY_ID_DIR, find_serial_by_id
+from fermentrack.brewpi.links import DEFAULT_BAUD, by_id_names_for
+from fermentrack.brewpi.links import SERIAL_BY_ID_DIR as SERIAL_BY_ID
 from fermentrack.discovery.boards import BoardGuess, guess_board
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,9 @@ class SerialPort:
         return self.guess.dialect if self.guess is not None else None
 
 
+SERIAL_BY_ID_DIR = Path(SERIAL_BY_ID)
+
+
 def _comports():
     from serial.tools import list_ports
 
@@ -85,13 +89,15 @@ def suggested_link(
     device: str, by_id: str | None, serial_number: str | None, by_id_dir: Path = SERIAL_BY_ID_DIR
 ) -> str:
     """The link to store for a port, most stable first: serial-by-id://<serial number> when the
-    controller finds exactly this port by it; else the by-id path; else the device path."""
+    controller's rule (brewpi.links) finds exactly this port by it; else the by-id path; else the
+    device path."""
     if by_id and serial_number and _USB_SERIAL.match(serial_number):
         try:
-            found = find_serial_by_id(serial_number, by_id_dir)
-        except Exception:  # LinkLost, LinkUrlError: not unique or not there
-            found = None
-        if found is not None and os.path.realpath(found) == os.path.realpath(device):
+            names = [entry.name for entry in by_id_dir.iterdir()]
+        except OSError:
+            names = []
+        found = by_id_names_for(serial_number, names)
+        if len(found) == 1 and os.path.realpath(by_id_dir / found[0]) == os.path.realpath(device):
             return f"serial-by-id://{serial_number}"
     for path in (by_id, device):
         if path and _DEVICE_PATH.match(path):

@@ -10,7 +10,7 @@ from itertools import pairwise
 import pytest
 from django.test import Client
 
-from fermentrack.controller.profile_holds import Hold
+from fermentrack.gravity.holds import Hold
 from fermentrack.web.beers.models import Annotation, LogPoint, PointRollup
 from fermentrack.web.devices.models import Device
 from fermentrack.web.gravity.models import GravityReading, GravitySensor, store_readings

@@ -1,5 +1,5 @@
 """Holds in profiles: the points table, the pages, the files (CSV and JSON version 2), a copy and
-a start. The hold maths itself is tested in tests/controller/test_profile_holds.py."""
+a start. The hold maths itself is tested in tests/gravity/test_holds.py."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 
 from fermentrack.brewpi.profile_schedule import DAY, HOUR
-from fermentrack.controller.profile_holds import Hold
+from fermentrack.gravity.holds import Hold
 from fermentrack.web.profiles import formats
 from fermentrack.web.profiles.formats import ProfileFile, ProfileFileError
 from fermentrack.web.profiles.models import FermentationProfile

@@ -23,7 +23,7 @@ from ninja.security import HttpBearer
 from pydantic import BaseModel, ValidationError, WrapValidator
 from pydantic_core import PydanticCustomError
 
-from fermentrack.controller.profile_holds import HoldProgress
+from fermentrack.gravity.holds import HoldProgress
 from fermentrack.web.beers.ingest import store_annotations, store_points
 from fermentrack.web.beers.models import Annotation, AnnotationSource, LogPoint
 from fermentrack.web.devices.models import Device, hash_token

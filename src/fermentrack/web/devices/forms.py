@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django import forms
 
+from fermentrack.brewpi.links import DEFAULT_BAUD, DEFAULT_TCP_PORT
 from fermentrack.brewpi.settings import CONSTANTS_FIELDS, ValueKind
 from fermentrack.config import ConfigError, check_device_name
 from fermentrack.web.beers.models import beer_name_problem
@@ -21,8 +22,6 @@ from fermentrack.web.devices.models import (
 )
 
 BAUD_RATES = [9600, 19200, 38400, 57600, 115200]
-DEFAULT_BAUD = 57600  # what BrewPi firmware speaks
-DEFAULT_TCP_PORT = 23  # what BrewPi ESP firmware listens on
 HOST = re.compile(
     r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*\.?|\[[0-9A-Fa-f:.]+\])$"
 )

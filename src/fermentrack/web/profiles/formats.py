@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 
 from fermentrack.brewpi.profile_schedule import Point, format_offset, parse_offset
-from fermentrack.controller.profile_holds import HOLD_KINDS, Hold, gravity_words
+from fermentrack.gravity.holds import HOLD_KINDS, Hold, gravity_words
 from fermentrack.web.profiles.models import FermentationProfile, hold_problems, point_problems
 
 FORMAT_NAME = "fermentrack-profile"

@@ -3,7 +3,7 @@
 The points table takes each point's time either as an offset from the start ("3d 12h", or plain
 days "3.5") or as a date and time in the brewery's time zone; both end up as offset_s. A point
 may carry a hold: its temperature is kept until the gravity is low enough or steady, within a
-time limit (fermentrack.controller.profile_holds).
+time limit (fermentrack.gravity.holds).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from django import forms
 from django.db import transaction
 
 from fermentrack.brewpi.profile_schedule import Point, format_offset, parse_offset
-from fermentrack.controller.profile_holds import GRAVITY_AT_MOST, GRAVITY_STABLE, Hold
+from fermentrack.gravity.holds import GRAVITY_AT_MOST, GRAVITY_STABLE, Hold
 from fermentrack.web.devices.models import Device
 from fermentrack.web.profiles import formats
 from fermentrack.web.profiles.models import MAX_POINTS, FermentationProfile, point_problems

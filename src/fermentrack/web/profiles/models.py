@@ -4,7 +4,7 @@ Temperatures are in the profile's own unit (°C or °F); the controller converts
 device's unit. A point may hold its temperature until the beer's gravity says so (or a time
 limit passes), shifting the later points by the time held. The arithmetic (setting at a
 moment, summary, offsets as text, holds) is pure and lives in fermentrack.brewpi.profile_schedule
-and fermentrack.controller.profile_holds, shared with the controller.
+and fermentrack.gravity.holds, shared with the controller.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from fermentrack.brewpi import profile_schedule
 from fermentrack.brewpi.profile_schedule import Point, format_offset
-from fermentrack.controller.profile_holds import (
+from fermentrack.gravity.holds import (
     GRAVITY_AT_MOST,
     GRAVITY_STABLE,
     Hold,
@@ -186,7 +186,7 @@ class ProfilePoint(models.Model):
     )
     offset_s = models.PositiveIntegerField(help_text="seconds after the profile starts")
     temperature = models.FloatField()
-    # A hold (fermentrack.controller.profile_holds): keep this point's temperature until the
+    # A hold (fermentrack.gravity.holds): keep this point's temperature until the
     # condition is met or hold_max_s has passed. Empty hold_until: no hold.
     hold_until = models.CharField(
         max_length=16,

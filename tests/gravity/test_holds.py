@@ -4,7 +4,8 @@ the progress kept between runs, and the runner's annotations."""
 import pytest
 
 from fermentrack.brewpi.profile_schedule import DAY, HOUR
-from fermentrack.controller.profile_holds import (
+from fermentrack.controller.profile_runner import Profile, ProfileRunner, held_words
+from fermentrack.gravity.holds import (
     Hold,
     HoldEnd,
     HoldProgress,
@@ -18,7 +19,6 @@ from fermentrack.controller.profile_holds import (
     seconds_to_next_change,
     setpoint_now,
 )
-from fermentrack.controller.profile_runner import Profile, ProfileRunner, held_words
 
 START = 1_700_000_000
 # 18 °C; at 3 days hold until 1.012 (at most 4 days); ramp to 21 °C by 5 days; then hold.

@@ -603,3 +603,37 @@ def test_forms_need_a_csrf_token(brewer, device, fake_controller):
     response = client.post(reverse("device_set_mode", args=["fridge-1"]), {"mode": "off"})
     assert response.status_code == 403
     assert fake_controller.requests == []
+
+
+def test_the_device_page_says_which_gravity_a_running_profile_is_holding_for(brewer_client, device):
+    profile = FermentationProfile.objects.create(name="Ale")
+    profile.points.create(offset_s=0, temperature=20.0)
+    profile.points.create(
+        offset_s=86400,
+        temperature=20.0,
+        hold_until="gravity_at_most",
+        hold_gravity=1.03,
+        hold_max_s=3 * 86400,
+    )
+    profile.points.create(offset_s=2 * 86400, temperature=22.0)
+    started = timezone.now() - timedelta(days=1, hours=5)
+    device.active_profile = profile
+    device.profile_started_at = started
+    since = int(time.time()) - 5 * 3600
+    device.profile_progress = {
+        "id": profile.pk,
+        "started_at": int(started.timestamp()),
+        "holds": [],
+        "holding": {"index": 1, "since": since},
+    }
+    device.save()
+
+    page = brewer_client.get(reverse("device_detail", args=["fridge-1"])).content.decode()
+
+    assert "holding until gravity ≤ 1.030 for 5 hours (at most 3 days)" in page
+
+    # A progress left from an earlier run of the profile says nothing about this one.
+    device.profile_progress = {**device.profile_progress, "started_at": since - 7 * 86400}
+    device.save()
+    page = brewer_client.get(reverse("device_detail", args=["fridge-1"])).content.decode()
+    assert "holding until" not in page

@@ -41,11 +41,11 @@ class BridgeProcess:
         self.log_path = home / "mqtt-bridge.log"
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> BridgeProcess:
+    def start(self, tick_s: int = 1) -> BridgeProcess:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [*FERMENTRACK, "manage", "mqtt_bridge"],
-                env=environment(self.home, FERMENTRACK_MQTT_TICK_S="1"),
+                env=environment(self.home, FERMENTRACK_MQTT_TICK_S=str(tick_s)),
                 stdout=log,
                 stderr=log,
             )
@@ -345,3 +345,29 @@ def test_a_broker_that_cannot_be_reached_is_reported_in_words_and_retried(
     assert bridge_fields(web) == {"connected": True, "last_error": ""}
     assert bridge.process.poll() is None, "the bridge restarted itself, not the process"
     assert "the connection settings changed: restarting with the new ones" in bridge.log()
+
+
+def test_turning_mqtt_off_clears_the_devices_from_home_assistant_when_the_spawner_stops_first(
+    chamber, listener
+):
+    web, base, prefix = chamber
+    beer = config_topic(prefix, base, "sensor", "beer_temp")
+    # A bridge that reads its settings once a minute: the spawner (every 3 s) sees MQTT turned
+    # off before it does, and stops it with SIGTERM.
+    bridge = BridgeProcess(web.home).start(tick_s=60)
+    try:
+        eventually(lambda: (heard := listener.last(beer)) and heard.text, 20, "the beer sensor")
+        web.manage_shell(
+            "from fermentrack.web.mqtt.models import MqttSettings\n"
+            "MqttSettings.objects.filter(pk=1).update(enabled=False)"
+        )
+        assert bridge.stop() == 0
+        eventually(lambda: listener.last(beer).text == "", 10, "the beer sensor cleared")
+        assert listener.last(f"{base}/status").text == "offline"
+    finally:
+        bridge.stop()
+        print(f"--- the bridge's log ---\n{bridge.log()}")
+        web.manage_shell(
+            "from fermentrack.web.mqtt.models import MqttSettings\n"
+            "MqttSettings.objects.filter(pk=1).update(enabled=True)"
+        )

@@ -23,11 +23,11 @@ from ninja.security import HttpBearer
 from pydantic import BaseModel, ValidationError, WrapValidator
 from pydantic_core import PydanticCustomError
 
-from fermentrack.gravity.holds import HoldProgress
 from fermentrack.web.beers.ingest import store_annotations, store_points
 from fermentrack.web.beers.models import Annotation, AnnotationSource, LogPoint
 from fermentrack.web.devices.models import Device, hash_token
 from fermentrack.web.gravity.models import GravityReading
+from fermentrack.web.profiles.models import stored_progress
 
 MAX_POINTS_PER_CALL = 1000
 MAX_ANNOTATIONS_PER_CALL = 1000
@@ -260,19 +260,8 @@ def _active_profile(device: Device) -> dict | None:
         "id": profile.pk,
         "started_at": started_at,
         "points": points,
-        "progress": _progress_of_run(device, profile.pk, started_at),
+        "progress": stored_progress(device, profile.pk, started_at).to_json(),
     }
-
-
-def _progress_of_run(device: Device, profile_id: int, started_at: int) -> dict:
-    """The stored progress when it belongs to this run of the profile; else none yet."""
-    stored = device.profile_progress or {}
-    if (stored.get("id"), stored.get("started_at")) == (profile_id, started_at):
-        try:
-            return HoldProgress.from_json(stored).to_json()
-        except ValueError:
-            pass  # written by hand or by an older version: start the holds afresh
-    return HoldProgress().to_json()
 
 
 def convert_temperature(value: float, unit: str, to_unit: str) -> float:

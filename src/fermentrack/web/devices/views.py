@@ -7,6 +7,8 @@ fermentrack.controller.client.
 
 from __future__ import annotations
 
+import time
+
 from django.contrib import messages
 from django.db.models import ProtectedError
 from django.shortcuts import get_object_or_404, redirect, render
@@ -28,7 +30,7 @@ from fermentrack.web.devices.forms import (
     StartBeerForm,
 )
 from fermentrack.web.devices.models import Device
-from fermentrack.web.profiles.models import FermentationProfile
+from fermentrack.web.profiles.models import FermentationProfile, hold_under_way
 
 
 @view_required
@@ -66,6 +68,7 @@ def _detail(request, device: Device, *, mode_form=None, beer_form=None):
         "profiles": profiles,
         "profile_start": control.profile_start(device, profiles),
         "recent_beers": device.beers.all()[:5],
+        "holding": hold_under_way(device, time.time()),
     }
     return render(request, "devices/device_detail.html", context)
 

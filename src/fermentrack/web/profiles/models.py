@@ -232,3 +232,33 @@ class ProfilePoint(models.Model):
         for name in ("hold_gravity", "hold_tolerance", "hold_for_s", "hold_max_s"):
             setattr(self, name, fields.get(name))
         return self
+
+
+def stored_progress(device, profile_id: int, started_at: int) -> HoldProgress:
+    """The holds' progress the device keeps when it belongs to this run of the profile (started
+    at `started_at`); else none yet (a progress written by hand or by an older version too)."""
+    stored = device.profile_progress or {}
+    if (stored.get("id"), stored.get("started_at")) == (profile_id, started_at):
+        try:
+            return HoldProgress.from_json(stored)
+        except ValueError:
+            pass
+    return HoldProgress()
+
+
+def hold_under_way(device, now: float) -> str | None:
+    """'holding until gravity ≤ 1.030 for 5 hours (at most 3 days)' while the device's running
+    profile waits on one of its holds; None otherwise."""
+    profile, started = device.active_profile, device.profile_started_at
+    if profile is None or started is None:
+        return None
+    holding = stored_progress(device, profile.pk, int(started.timestamp())).holding
+    hold = None if holding is None else profile.holds_by_index().get(holding[0])
+    if hold is None:
+        return None
+    held_s = int(now - holding[1]) // 60 * 60  # whole minutes: the page is read, not timed
+    held = profile_schedule.duration_words(held_s) if held_s > 0 else "less than a minute"
+    return (
+        f"holding until {hold.condition_words()} for {held} "
+        f"(at most {profile_schedule.duration_words(hold.max_s)})"
+    )

@@ -168,6 +168,18 @@ def test_searching_the_network_lists_brewpi_firmware_with_use_this(brewer_client
     assert Device.objects.get(name="brewpi1").link == "tcp://brewpi1.local:23"
 
 
+def test_a_hostile_mdns_name_and_txt_reach_the_page_as_text_only(brewer_client, monkeypatch):
+    script = '<script>alert("hop")</script>'
+    on_network(
+        monkeypatch,
+        esp_found(name=f"x{script}", txt={"board": script, "version": '"><img src=x>'}),
+    )
+    page = brewer_client.get(NETWORK).content.decode()
+    assert "<script>" not in page and "<img" not in page
+    assert html.escape(script) in page
+    assert fills(page)[0]["name"] == "x-script-alert-hop-script"
+
+
 def test_firmware_found_that_a_device_already_uses_is_marked(brewer_client, monkeypatch):
     Device.objects.create(name="fridge-1", link="tcp://brewpi1.local:23")
     on_network(monkeypatch, esp_found())

@@ -356,6 +356,7 @@ def test_turning_mqtt_off_clears_the_devices_from_home_assistant_when_the_spawne
     # off before it does, and stops it with SIGTERM.
     bridge = BridgeProcess(web.home).start(tick_s=60)
     try:
+        eventually(lambda: bridge_fields(web)["connected"], 20, "the bridge connected")
         eventually(lambda: (heard := listener.last(beer)) and heard.text, 20, "the beer sensor")
         web.manage_shell(
             "from fermentrack.web.mqtt.models import MqttSettings\n"

@@ -190,7 +190,7 @@ class Bridge:
             self.clear_on_exit = True
             return "MQTT was turned off in the settings"
         if settings.connection_fingerprint() != self.fingerprint:
-            self.clear_on_exit = settings.topics() != self.topics
+            self.clear_on_exit = self._retired_by(settings)
             return "the connection settings changed: restarting with the new ones"
         self.settings = settings
         now = time.monotonic()
@@ -200,6 +200,16 @@ class Bridge:
         if self.connected:
             self._sync()
         return None
+
+    def _retired_by(self, settings: MqttSettings | None) -> bool:
+        """Whether `settings` leave what this bridge published to nobody: MQTT off, no broker,
+        or other topics."""
+        return (
+            settings is None
+            or not settings.enabled
+            or not settings.host
+            or settings.topics() != self.topics
+        )
 
     def _handle(self, event: Event) -> None:
         if event.kind == "up":
@@ -365,6 +375,12 @@ class Bridge:
         """Say offline (a clean disconnect sends no last will), clear what the brewer turned
         off, and let go of the broker."""
         if self.connected and self.client.is_connected():
+            if not self.clear_on_exit:
+                # Stopped by a signal: the spawner may have seen the new settings before us.
+                try:
+                    self.clear_on_exit = self._retired_by(MqttSettings.objects.filter(pk=1).first())
+                except DatabaseError as error:
+                    log.warning("could not read the settings before leaving: %s", error)
             if self.clear_on_exit:
                 for topic in sorted(set(self.published) | self.held):
                     self._publish(topic, "", retain=True)

@@ -1,4 +1,5 @@
-"""A beer's CSV: its window of the log, annotations merged in by time, and who may fetch it."""
+"""A beer's CSV: its window of the log, annotations and gravity readings merged in by time, and
+who may fetch it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fermentrack.web.beers.ingest import store_points
 from fermentrack.web.beers.models import Annotation, Beer, ControlState, LogPoint
 from fermentrack.web.brewery.models import BrewerySettings
 from fermentrack.web.devices.models import Device
+from fermentrack.web.gravity.models import GravityReading, GravitySensor
 
 T0 = 1_700_000_000  # 2023-11-14 22:13:20 UTC
 
@@ -67,12 +69,13 @@ def test_the_csv_holds_the_beers_window_with_annotations_merged_in_by_time(brewe
     assert response["Content-Disposition"] == 'attachment; filename="fridge-1-pale-ale-1.csv"'
     assert rows_of(response) == [
         ["time", "beer_temp", "beer_set", "fridge_temp", "fridge_set", "room_temp", "state",
-         "unit", "annotations"],
-        ["2023-11-14T22:13:20Z", "19.5", "19.0", "17.25", "16.0", "", "cooling", "C", ""],
+         "unit", "annotations", "gravity", "gravity_sensor"],
+        ["2023-11-14T22:13:20Z", "19.5", "19.0", "17.25", "16.0", "", "cooling", "C", "", "", ""],
         ["2023-11-14T22:13:50Z", "19.4", "", "", "", "", "idle", "C",
-         "Door opened (firmware) | '=1+1 (person)"],
-        ["2023-11-14T22:14:20Z", "", "", "", "", "", "", "", "Profile step 2 (controller)"],
-        ["2023-11-14T22:14:50Z", "", "", "", "", "", "", "C", ""],
+         "Door opened (firmware) | '=1+1 (person)", "", ""],
+        ["2023-11-14T22:14:20Z", "", "", "", "", "", "", "", "Profile step 2 (controller)", "",
+         ""],
+        ["2023-11-14T22:14:50Z", "", "", "", "", "", "", "C", "", "", ""],
     ]  # fmt: skip
 
 
@@ -82,7 +85,9 @@ def test_an_active_beers_csv_runs_to_the_last_point(brewer_client, beer):
 
     rows = rows_of(brewer_client.get(reverse("beer_csv", args=[beer.pk])))
 
-    assert rows[-1] == ["2023-11-14T22:21:40Z", "", "", "", "", "", "", "", "later (controller)"]
+    assert rows[-1] == [
+        "2023-11-14T22:21:40Z", "", "", "", "", "", "", "", "later (controller)", "", ""
+    ]  # fmt: skip
     assert rows[-2][:2] == ["2023-11-14T22:15:20Z", "2.0"]
 
 
@@ -90,6 +95,53 @@ def test_a_beer_with_no_log_gives_the_header_alone(brewer_client, device):
     beer = Beer.objects.create(device=device, name="Empty", started_at=T0, ended_at=T0 + 10)
 
     assert len(rows_of(brewer_client.get(reverse("beer_csv", args=[beer.pk])))) == 1
+
+
+def test_gravity_readings_that_count_join_the_csv_by_time(brewer_client, beer, device):
+    other_chamber = Device.objects.create(name="fridge-2", simulated=True)
+    tilt = GravitySensor.objects.create(name="Purple Tilt", kind="tilt", device=device)
+    spindel = GravitySensor.objects.create(name="Yellow iSpindel", kind="ispindel", device=device)
+    GravityReading.objects.bulk_create(
+        [
+            GravityReading(sensor=tilt, device=device, ts=T0 - 10, gravity=1.06),  # before
+            GravityReading(sensor=tilt, device=device, ts=T0 + 30, gravity=1.0481),  # at a point
+            GravityReading(sensor=spindel, device=device, ts=T0 + 30, gravity=1.05),
+            GravityReading(sensor=tilt, device=device, ts=T0 + 45, gravity=1.0472),  # between
+            GravityReading(sensor=tilt, device=device, ts=T0 + 50, gravity=1.2, hidden=True),
+            GravityReading(sensor=tilt, device=device, ts=T0 + 55, gravity=1.3, outlier=True),
+            GravityReading(sensor=spindel, device=device, ts=T0 + 60, gravity=1.046),
+            GravityReading(sensor=spindel, device=other_chamber, ts=T0 + 70, gravity=1.01),
+            GravityReading(
+                sensor=spindel, device=device, ts=T0 + 90, gravity=1.04, corrected_gravity=1.0123
+            ),
+            GravityReading(sensor=tilt, device=device, ts=T0 + 100, gravity=1.001),  # after
+        ]
+    )
+
+    rows = rows_of(brewer_client.get(reverse("beer_csv", args=[beer.pk])))
+
+    assert rows[1:] == [
+        ["2023-11-14T22:13:20Z", "19.5", "19.0", "17.25", "16.0", "", "cooling", "C", "", "", ""],
+        ["2023-11-14T22:13:50Z", "19.4", "", "", "", "", "idle", "C",
+         "Door opened (firmware) | '=1+1 (person)", "1.0481", "Purple Tilt"],
+        ["2023-11-14T22:13:50Z", "", "", "", "", "", "", "", "", "1.0500", "Yellow iSpindel"],
+        ["2023-11-14T22:14:05Z", "", "", "", "", "", "", "", "", "1.0472", "Purple Tilt"],
+        ["2023-11-14T22:14:20Z", "", "", "", "", "", "", "", "Profile step 2 (controller)", "",
+         ""],
+        ["2023-11-14T22:14:20Z", "", "", "", "", "", "", "", "", "1.0460", "Yellow iSpindel"],
+        ["2023-11-14T22:14:50Z", "", "", "", "", "", "", "C", "", "1.0123", "Yellow iSpindel"],
+    ]  # fmt: skip
+
+
+def test_a_sensor_name_a_spreadsheet_would_run_as_a_formula_is_quoted(brewer_client, beer, device):
+    sensor = GravitySensor.objects.create(
+        name='=HYPERLINK("http://example.com","x")', kind="manual", device=device
+    )
+    GravityReading.objects.create(sensor=sensor, device=device, ts=T0, gravity=1.05)
+
+    rows = rows_of(brewer_client.get(reverse("beer_csv", args=[beer.pk])))
+
+    assert rows[1][-2:] == ["1.0500", '\'=HYPERLINK("http://example.com","x")']
 
 
 def test_anonymous_visitors_are_sent_to_log_in_unless_the_dashboard_is_open(anonymous_client, beer):

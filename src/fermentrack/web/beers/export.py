@@ -1,18 +1,26 @@
 """A whole beer as CSV, streamed from the database a chunk at a time.
 
 Columns: time (UTC, ISO 8601), beer_temp, beer_set, fridge_temp, fridge_set, room_temp,
-state (its name), unit, annotations. A beer is its device's log from started_at to ended_at
-(both included; to now while it runs). Annotations at the time of a point go in that row's
-annotations column as "text (source)", several joined by " | "; one at a time with no point gets
-a row of its own with only time and annotations filled. Text that a spreadsheet would take for
-a formula (starting with = + - @) is prefixed with a quote.
+state (its name), unit, annotations, gravity (SG, 4 decimals), gravity_sensor. The gravity
+columns come last so spreadsheets made before they existed still find every column in place.
+A beer is its device's log from started_at to ended_at (both included; to now while it runs).
+Annotations at the time of a point go in that row's annotations column as "text (source)",
+several joined by " | "; one at a time with no point gets a row of its own with only time and
+annotations filled. Gravity readings are those of the beer's chamber that the graph draws (not
+hidden, not outliers; a person's correction in place of the measured value): the first at a
+point's second (by sensor name) goes in that point's row, every other one gets a row of its own
+with only time and the gravity columns filled. Text that a spreadsheet would take for a formula
+(starting with = + - @), in annotations and sensor names, is prefixed with a quote.
 """
 
 from __future__ import annotations
 
 import csv
+import heapq
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from itertools import groupby
+from operator import itemgetter
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -23,6 +31,8 @@ from django.utils.text import slugify
 from fermentrack.web.beers.api import share_token_opens
 from fermentrack.web.beers.models import Annotation, Beer, ControlState, LogPoint
 from fermentrack.web.brewery.access import can_view
+from fermentrack.web.gravity.models import GRAVITY_DECIMALS, GravityReading
+from fermentrack.web.gravity.summary import counting
 
 HEADER = (
     "time",
@@ -34,9 +44,12 @@ HEADER = (
     "state",
     "unit",
     "annotations",
+    "gravity",
+    "gravity_sensor",
 )
 CHUNK_ROWS = 2000
 _STATE_NAMES = {state.value: state.label for state in ControlState}
+_NO_POINT = ("",) * 7  # beer_temp to unit, in a row that holds no log point
 
 
 def beer_csv(request: HttpRequest, beer_id: int):
@@ -66,7 +79,8 @@ def csv_chunks(beer: Beer) -> Iterator[str]:
 
 
 def csv_rows(beer: Beer) -> Iterator[tuple]:
-    """The rows of `beer` after the header, points and annotations merged by time."""
+    """The rows of `beer` after the header: points, annotations and gravity readings merged by
+    time, the points and readings read a chunk at a time."""
     window = {"device_id": beer.device_id, "ts__gte": beer.started_at}
     if beer.ended_at is not None:
         window["ts__lte"] = beer.ended_at
@@ -75,8 +89,6 @@ def csv_rows(beer: Beer) -> Iterator[tuple]:
         Annotation.objects.filter(**window).order_by("ts", "id").values_list("ts", "text", "source")
     ):
         notes.setdefault(ts, []).append(f"{_safe(text)} ({source})")
-    note_times = iter(sorted(notes))
-    next_note = next(note_times, None)
     points = (
         LogPoint.objects.filter(**window)
         .order_by("ts")
@@ -92,24 +104,43 @@ def csv_rows(beer: Beer) -> Iterator[tuple]:
         )
         .iterator(chunk_size=CHUNK_ROWS)
     )
-    for ts, *temperatures, state, unit in points:
-        while next_note is not None and next_note < ts:
-            yield (_time(next_note), "", "", "", "", "", "", "", " | ".join(notes[next_note]))
-            next_note = next(note_times, None)
-        annotation = ""
-        if next_note == ts:
-            annotation = " | ".join(notes[ts])
-            next_note = next(note_times, None)
-        yield (
-            _time(ts),
-            *("" if value is None else value for value in temperatures),
-            "" if state is None else _STATE_NAMES.get(state, state),
-            unit,
-            annotation,
-        )
-    while next_note is not None:
-        yield (_time(next_note), "", "", "", "", "", "", "", " | ".join(notes[next_note]))
-        next_note = next(note_times, None)
+    readings = (
+        counting(GravityReading.objects.filter(**window))
+        .order_by("ts", "sensor__name")
+        .values_list("ts", "corrected_gravity", "gravity", "sensor__name")
+        .iterator(chunk_size=CHUNK_ROWS)
+    )
+    merged = heapq.merge(
+        ((point[0], "point", point) for point in points),
+        ((ts, "notes", texts) for ts, texts in sorted(notes.items())),
+        ((reading[0], "reading", reading) for reading in readings),
+        key=itemgetter(0),
+    )
+    for ts, at_this_second in groupby(merged, key=itemgetter(0)):
+        point, annotation, gravities = None, "", []
+        for _, kind, item in at_this_second:
+            if kind == "point":
+                point = item
+            elif kind == "notes":
+                annotation = " | ".join(item)
+            else:
+                _, corrected, measured, sensor = item
+                shown = corrected if corrected is not None else measured
+                gravities.append((f"{shown:.{GRAVITY_DECIMALS}f}", _safe(sensor)))
+        if point is not None:
+            _, *temperatures, state, unit = point
+            yield (
+                _time(ts),
+                *("" if value is None else value for value in temperatures),
+                "" if state is None else _STATE_NAMES.get(state, state),
+                unit,
+                annotation,
+                *(gravities.pop(0) if gravities else ("", "")),
+            )
+        elif annotation:
+            yield (_time(ts), *_NO_POINT, annotation, "", "")
+        for gravity in gravities:
+            yield (_time(ts), *_NO_POINT, "", *gravity)
 
 
 def _time(ts: int) -> str:

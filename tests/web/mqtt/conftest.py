@@ -3,6 +3,10 @@ mosquitto broker (mqtt_broker.py)."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import pytest
 
 from controller.fake_controller import FakeController, short_home
@@ -10,7 +14,8 @@ from fermentrack import config
 from fermentrack.web.devices.models import Device
 from fermentrack.web.mqtt.models import MqttSettings
 
-from .mqtt_broker import Broker, Mosquitto, broker_from_environment
+from .certificates import TlsFiles, make_tls_files
+from .mqtt_broker import Broker, Mosquitto, broker_from_environment, free_port
 
 
 @pytest.fixture
@@ -57,5 +62,46 @@ def mqtt_broker(tmp_path_factory) -> Broker:
         pytest.fail(str(problem))
     try:
         yield broker
+    finally:
+        mosquitto.stop()
+
+
+@pytest.fixture(scope="session")
+def tls_files() -> TlsFiles:
+    """Two throwaway CAs and broker certificates from the first (certificates.py); the test
+    fails (never skips) without openssl. In a folder of /tmp of its own, not under pytest's
+    (0700): mosquitto, started as root, reads them as its own user."""
+    folder = Path(tempfile.mkdtemp(prefix="ft-tls-", dir="/tmp"))
+    try:
+        try:
+            files = make_tls_files(folder)
+        except RuntimeError as problem:
+            pytest.fail(str(problem))
+        yield files
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def tls_broker(tmp_path_factory, tls_files) -> tuple[Broker, int]:
+    """Our own mosquitto speaking only TLS: (its listener with a certificate for 127.0.0.1 and
+    localhost, the port of a listener whose certificate is for broker.example)."""
+
+    def tls(certificate) -> str:
+        cert, key = certificate
+        return f"cafile {tls_files.authority.certificate}\ncertfile {cert}\nkeyfile {key}\n"
+
+    elsewhere_port = free_port()
+    mosquitto = Mosquitto(
+        tmp_path_factory.mktemp("mosquitto-tls"),
+        listener=tls(tls_files.server),
+        more=f"listener {elsewhere_port} 127.0.0.1\n{tls(tls_files.elsewhere)}",
+    )
+    try:
+        broker = mosquitto.start()
+    except RuntimeError as problem:
+        pytest.fail(str(problem))
+    try:
+        yield broker, elsewhere_port
     finally:
         mosquitto.stop()

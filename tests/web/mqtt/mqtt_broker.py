@@ -30,7 +30,7 @@ class Broker:
     port: int
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -57,9 +57,13 @@ def broker_from_environment() -> Broker | None:
 class Mosquitto:
     """Our own mosquitto on 127.0.0.1, anonymous, keeping nothing on disk."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, listener: str = "", more: str = "") -> None:
+        """`listener`: lines for its listener (e.g. TLS's cafile, certfile, keyfile); `more`:
+        lines at the end (e.g. another listener)."""
         self.folder = folder
-        self.port = _free_port()
+        self.port = free_port()
+        self.listener = listener
+        self.more = more
         self.process: subprocess.Popen | None = None
 
     def start(self) -> Broker:
@@ -71,7 +75,8 @@ class Mosquitto:
             )
         conf = self.folder / "mosquitto.conf"
         conf.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            f"listener {self.port} 127.0.0.1\n{self.listener}"
+            f"allow_anonymous true\npersistence false\n{self.more}"
         )
         self.folder.chmod(0o755)  # run as root, mosquitto drops to its own user
         conf.chmod(0o644)
@@ -110,11 +115,14 @@ class Heard:
 class Listener:
     """A client subscribed to `filters` from the moment it exists, recording every message."""
 
-    def __init__(self, broker: Broker, filters: list[str]) -> None:
+    def __init__(self, broker: Broker, filters: list[str], ca_certs: str | None = None) -> None:
+        """`ca_certs`: over TLS, trusting this CA file."""
         self.heard: list[Heard] = []
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2)
+        if ca_certs is not None:
+            self.client.tls_set(ca_certs=ca_certs)
         self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *args: self._subscribed.set()
         self.client.connect(broker.host, broker.port)

@@ -75,6 +75,49 @@ def test_bad_settings_are_refused_in_words_and_nothing_is_saved(brewer_client, c
     assert not MqttSettings.load().enabled
 
 
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("my-ca.crt", "this is not a PEM certificate: expected one or more PEM certificates"),
+        (
+            "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----",
+            "this certificate cannot be read (",
+        ),
+        (
+            "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----",
+            "this is a private key, which must stay on the broker: paste the CA&#x27;s "
+            "certificate instead",
+        ),
+        ("-----BEGIN CERTIFICATE-----\nMIIé\n", "characters a PEM certificate never has"),
+    ],
+)
+def test_a_ca_certificate_that_is_not_pem_is_refused_in_words(brewer_client, text, words):
+    answer = brewer_client.post(URL, form(tls="on", port="8883", ca_certificate=text))
+    page = answer.content.decode()
+    assert answer.status_code == 200
+    assert words in page
+    assert "each from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----" in page
+    assert MqttSettings.load().ca_certificate == ""
+
+
+def test_the_brokers_ca_certificate_is_saved_with_tls(brewer_client, tls_files):
+    pem = tls_files.authority.pem() + tls_files.stranger.pem()  # a bundle of two is fine too
+    pasted = pem.replace("\n", "\r\n") + "\r\n\r\n"  # as a browser sends a textarea
+    answer = brewer_client.post(URL, form(tls="on", port="8883", ca_certificate=pasted))
+    assert answer.status_code == 302
+    settings = MqttSettings.load()
+    assert (settings.tls, settings.ca_certificate) == (True, pem)
+    page = brewer_client.get(URL).content.decode()
+    assert "Broker&#x27;s CA certificate" in page and tls_files.authority.pem() in page
+
+
+def test_a_ca_certificate_without_tls_is_refused_as_it_would_not_be_used(brewer_client, tls_files):
+    answer = brewer_client.post(URL, form(ca_certificate=tls_files.authority.pem()))
+    assert answer.status_code == 200
+    assert "a CA certificate is used only with TLS: tick Use TLS" in answer.content.decode()
+    assert MqttSettings.load().ca_certificate == ""
+
+
 def test_the_password_is_never_shown_back_and_kept_when_left_empty(brewer_client):
     brewer_client.post(URL, form(username="brew", password="hop-secret-9"))
     page = brewer_client.get(URL).content.decode()

@@ -44,10 +44,16 @@ def test_mqtt_on_runs_the_bridge_through_the_fermentrack_command(tmp_path):
 def test_a_changed_connection_setting_changes_the_watchers_fingerprint():
     before = turn_on().connection_fingerprint()
     [spec] = mqtt_watchers()
-    for change in ({"password": "new"}, {"port": 1884}, {"base_topic": "cellar"}, {"tls": True}):
+    for change in (
+        {"password": "new"},
+        {"port": 1884},
+        {"base_topic": "cellar"},
+        {"tls": True},
+        {"ca_certificate": "-----BEGIN"},
+    ):
         turn_on(**change)
         assert mqtt_watchers()[0].fingerprint() != spec.fingerprint(), change
-        turn_on(password="", port=1883, base_topic="fermentrack", tls=False)
+        turn_on(password="", port=1883, base_topic="fermentrack", tls=False, ca_certificate="")
     assert MqttSettings.load().connection_fingerprint() == before
     turn_on(accept_commands=True)  # read at each command: no restart
     assert mqtt_watchers()[0].fingerprint() == spec.fingerprint()

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from django.db import DatabaseError, close_old_connections
@@ -44,12 +47,73 @@ KEEPALIVE_S = 30
 RECONNECT_MIN_S, RECONNECT_MAX_S = 1, 60
 STATUS_TIMEOUT_S = 1.5  # per controller and tick: a hung controller delays the others this much
 PROBE_TIMEOUT_S = 5
+CA_FILE_NAME = "mqtt-ca.pem"  # in the home's run/ folder: the broker's CA certificate, if given
+# OpenSSL's verification codes (X509_V_ERR_*) the page explains in words.
+UNTRUSTED_CODES = {2, 18, 19, 20, 21}  # no issuer known / self-signed / cannot verify the leaf
+NAME_CODES = {62, 64}  # host name / IP address mismatch
+EXPIRED, NOT_YET_VALID = 10, 9
 GRAVITY_UNITS = {GravityUnit.SG: "SG", GravityUnit.PLATO: "°P"}
 STATE_NAMES = dict(ControlState.choices)
 
 
 def tick_s() -> int:
     return config.env_int("FERMENTRACK_MQTT_TICK_S", 2, low=1, high=60)
+
+
+def ca_file_path() -> Path:
+    return config.run_dir() / CA_FILE_NAME
+
+
+def write_ca_file(text: str) -> Path:
+    """The broker's CA certificate in run/, readable by this user only, replaced atomically so
+    paho never reads half a file."""
+    path = ca_file_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(descriptor, "w", encoding="ascii") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, 0o600)  # O_CREAT's mode does not apply to a file left behind
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def tls_problem(error: ssl.SSLError, where: str, host: str, own_ca: bool) -> str:
+    """Why the TLS handshake with the broker failed, in words."""
+    start = f"TLS with the broker at {where} failed: "
+    if isinstance(error, ssl.SSLCertVerificationError):
+        code = error.verify_code
+        if code in UNTRUSTED_CODES:
+            if own_ca:
+                return start + (
+                    "the broker's certificate is not trusted: it is not signed by the CA "
+                    "certificate you gave (paste the CA that signed the broker's certificate)"
+                )
+            return start + (
+                "the broker's certificate is not trusted: it is not signed by an authority this "
+                "computer trusts (for a broker with its own CA, paste its CA certificate)"
+            )
+        if code in NAME_CODES:
+            return start + (
+                f"the broker's certificate is for a different host name than {host} (give the "
+                "host name or address the certificate was made for)"
+            )
+        if code == EXPIRED:
+            return start + "the broker's certificate has expired"
+        if code == NOT_YET_VALID:
+            return (
+                start
+                + "the broker's certificate is not valid yet (is this computer's clock right?)"
+            )
+        return start + f"the broker's certificate was refused: {error.verify_message}"
+    reason = error.reason or str(error)
+    return start + f"{reason} (does the broker speak TLS on this port?)"
 
 
 @dataclass(frozen=True)
@@ -89,8 +153,21 @@ class Bridge:
         )
         if settings.username:
             client.username_pw_set(settings.username, settings.password or None)
+        self.setup_problem = ""
+        self.ca_path: str | None = None
         if settings.tls:
-            client.tls_set()  # the system's certificate authorities
+            try:
+                if settings.ca_certificate.strip():
+                    self.ca_path = str(write_ca_file(settings.ca_certificate))
+                else:
+                    ca_file_path().unlink(missing_ok=True)
+                # Without a CA of its own, the system's certificate authorities.
+                client.tls_set(ca_certs=self.ca_path)
+            except (ssl.SSLError, OSError) as error:
+                self.setup_problem = (
+                    f"cannot set up TLS with the broker's CA certificate: {error}; paste it "
+                    "again on the MQTT settings page"
+                )
         client.will_set(self.topics.status, OFFLINE, qos=1, retain=True)
         client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
         client.on_connect = self._on_connect
@@ -135,8 +212,27 @@ class Bridge:
             ).close()
         except OSError as error:
             return f"cannot reach the broker at {self.where}: {error.strerror or error}"
+        if self.settings.tls:
+            problem = self._tls_probe()
+            if problem:
+                return problem
         hint = " (does the broker expect TLS?)" if not self.settings.tls else ""
         return f"the broker at {self.where} took the connection, but no MQTT session{hint}"
+
+    def _tls_probe(self) -> str | None:
+        """Shake hands as paho does, with the same authorities: why that fails, if it does."""
+        host = self.settings.host
+        try:
+            context = ssl.create_default_context(cafile=self.ca_path)
+            with (
+                socket.create_connection((host, self.settings.port), PROBE_TIMEOUT_S) as raw,
+                context.wrap_socket(raw, server_hostname=host),
+            ):
+                return None
+        except ssl.SSLError as error:
+            return tls_problem(error, self.where, host, own_ca=self.ca_path is not None)
+        except OSError as error:
+            return f"cannot reach the broker at {self.where}: {error.strerror or error}"
 
     # -- the main thread ---------------------------------------------------------------------
 
@@ -152,8 +248,15 @@ class Bridge:
             self.topics.base,
             self.topics.discovery_prefix,
         )
-        self.client.connect_async(self.settings.host, self.settings.port, KEEPALIVE_S)
-        self.client.loop_start()
+        if self.setup_problem:
+            # Nothing to connect with: say so, and wait for new settings.
+            log.error("%s", self.setup_problem)
+            self.settings.record(
+                connected=False, last_error=self.setup_problem, last_error_at=timezone.now()
+            )
+        else:
+            self.client.connect_async(self.settings.host, self.settings.port, KEEPALIVE_S)
+            self.client.loop_start()
         every_s = tick_s()
         next_tick = time.monotonic()
         reason = "asked to stop"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import ssl
+
 from django import forms
 from django.contrib.auth import get_user_model
 
@@ -34,6 +37,7 @@ class MqttSettingsForm(forms.ModelForm):
             "host",
             "port",
             "tls",
+            "ca_certificate",
             "username",
             "password",
             "client_id",
@@ -47,11 +51,21 @@ class MqttSettingsForm(forms.ModelForm):
             "username": forms.TextInput(
                 attrs={"autocapitalize": "none", "autocomplete": "username"}
             ),
+            "ca_certificate": forms.Textarea(
+                attrs={
+                    "rows": 5,
+                    "spellcheck": "false",
+                    "autocapitalize": "none",
+                    "autocorrect": "off",
+                    "placeholder": "-----BEGIN CERTIFICATE-----",
+                }
+            ),
         }
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.order_fields([*self.Meta.fields[:6], "forget_password"])  # beside the password
+        beside = self.Meta.fields.index("password") + 1
+        self.order_fields([*self.Meta.fields[:beside], "forget_password"])  # beside the password
         self.saved_password = self.instance.password if self.instance.pk else ""
         users = get_user_model().objects.filter(is_active=True).order_by("username")
         allowed = [user.pk for user in users if can_change(user)]
@@ -97,6 +111,15 @@ class MqttSettingsForm(forms.ModelForm):
             raise forms.ValidationError(problem)
         return value
 
+    def clean_ca_certificate(self) -> str:
+        text = self.cleaned_data["ca_certificate"].replace("\r\n", "\n").strip()
+        if not text:
+            return ""
+        problem = ca_certificate_problem(text)
+        if problem:
+            raise forms.ValidationError(problem)
+        return text + "\n"
+
     def clean_client_id(self) -> str:
         client_id = self.cleaned_data["client_id"].strip()
         if any(character.isspace() or ord(character) < 32 for character in client_id):
@@ -116,6 +139,12 @@ class MqttSettingsForm(forms.ModelForm):
                 "command_user",
                 "commands from MQTT need a person to act as: choose one who may change things",
             )
+        if data.get("ca_certificate") and not data.get("tls"):
+            self.add_error(
+                "ca_certificate",
+                "a CA certificate is used only with TLS: tick Use TLS (the broker's TLS port is "
+                "usually 8883), or empty this field",
+            )
         if data.get("password") and not data.get("username"):
             self.add_error("username", "a password needs a username too")
         return data
@@ -130,3 +159,27 @@ class MqttSettingsForm(forms.ModelForm):
             # Not the bridge's own fields: it may be writing them right now.
             settings.save(update_fields=[*self.Meta.fields])
         return settings
+
+
+def ca_certificate_problem(text: str) -> str | None:
+    """What is wrong with `text` as the broker's CA certificate, in words; None if it is one or
+    more PEM certificates Python's ssl module accepts."""
+    expected = (
+        "expected one or more PEM certificates, each from -----BEGIN CERTIFICATE----- to "
+        "-----END CERTIFICATE-----, e.g. the ca.crt the broker's certificates were made with"
+    )
+    if "PRIVATE KEY-----" in text:
+        return (
+            "this is a private key, which must stay on the broker: paste the CA's certificate "
+            f"instead; {expected}"
+        )
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        return f"this is not a PEM certificate: {expected}"
+    if not text.isascii():
+        return f"this certificate holds characters a PEM certificate never has: {expected}"
+    try:
+        ssl.create_default_context(cadata=text)
+    except ssl.SSLError as error:
+        why = re.sub(r"\s*\(_ssl\.c:\d+\)$", "", str(error.args[-1] if error.args else error))
+        return f"this certificate cannot be read ({why}): {expected}"
+    return None

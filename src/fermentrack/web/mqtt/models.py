@@ -24,6 +24,7 @@ CONNECTION_FIELDS = (
     "host",
     "port",
     "tls",
+    "ca_certificate",
     "username",
     "password",
     "client_id",
@@ -49,7 +50,14 @@ class MqttSettings(models.Model):
         "Use TLS",
         default=False,
         help_text="encrypt the connection; the broker's certificate "
-        "must be signed by an authority this computer trusts",
+        "must be signed by an authority this computer trusts, or by the CA certificate below",
+    )
+    ca_certificate = models.TextField(
+        "Broker's CA certificate",
+        blank=True,
+        help_text="only with TLS, for a broker with its own certificate authority: paste the "
+        "CA's certificate (PEM, from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----); "
+        "empty: the authorities this computer trusts",
     )
     username = models.CharField(max_length=128, blank=True, help_text="empty: no login")
     password = models.CharField(max_length=256, blank=True)

@@ -51,8 +51,16 @@ class Migration(migrations.Migration):
                     "tls",
                     models.BooleanField(
                         default=False,
-                        help_text="encrypt the connection; the broker's certificate must be signed by an authority this computer trusts",
+                        help_text="encrypt the connection; the broker's certificate must be signed by an authority this computer trusts, or by the CA certificate below",
                         verbose_name="Use TLS",
+                    ),
+                ),
+                (
+                    "ca_certificate",
+                    models.TextField(
+                        blank=True,
+                        help_text="only with TLS, for a broker with its own certificate authority: paste the CA's certificate (PEM, from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----); empty: the authorities this computer trusts",
+                        verbose_name="Broker's CA certificate",
                     ),
                 ),
                 (

@@ -55,7 +55,9 @@ def eventually(check: Callable[[], Any], timeout: float, what: str, every: float
     raise AssertionError(f"{what}: not within {timeout} s (last error: {last_error})")
 
 
-def _stop(process: subprocess.Popen, timeout: float = 10) -> int:
+def _stop(process: subprocess.Popen, timeout: float = 20) -> int:
+    """SIGTERM, then SIGKILL after `timeout`: twice circus' graceful timeout, so a disk slowed
+    by a busy machine (an fsync of the outbox under way) is not mistaken for a hung process."""
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
@@ -299,7 +301,12 @@ class ControllerProcess:
         return self
 
     def stop(self) -> int:
-        return _stop(self.process) if self.process is not None else 0
+        if self.process is None:
+            return 0
+        code = _stop(self.process)
+        if code != 0:  # say why in the test's output: the log's end
+            print(f"controller of {self.name} exited {code}; its log ends:\n{self.log()[-4000:]}")
+        return code
 
     def kill(self) -> None:
         if self.process is not None:

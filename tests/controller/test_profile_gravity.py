@@ -96,8 +96,9 @@ def test_a_hold_ends_when_the_tilt_reports_the_gravity_and_the_profile_carries_o
         assert [hold["index"] for hold in done["holds"]] == [0]
         assert 0 < done["holds"][0]["held_s"] <= held_s + 2
     finally:
-        assert controller.stop() == 0
-        firmware.stop()
+        stopped = controller.stop()
+        firmware.stop()  # whatever the controller did
+        assert stopped == 0
     log = controller.log()
     assert "no gravity readings for the profile's hold" not in log
 
@@ -129,5 +130,6 @@ def test_a_hold_whose_hydrometer_is_silent_ends_at_its_time_limit_across_a_resta
         assert not [text for text in texts if "reached after" in text], dump(texts)
         assert client.status(name)["profile_progress"]["holds"] == [{"index": 0, "held_s": 15}]
     finally:
-        assert controller.stop() == 0
-        firmware.stop()
+        stopped = controller.stop()
+        firmware.stop()  # whatever the controller did
+        assert stopped == 0

@@ -4,11 +4,10 @@ and the web app's discovery (which offers it). Pure: no I/O."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import PurePosixPath
 
 DEFAULT_BAUD = 57600  # every AVR build and ESP serial builds (brewpi-protocol §1)
 DEFAULT_TCP_PORT = 23  # ESP WiFi builds serve the protocol on the telnet port
-SERIAL_BY_ID_DIR = PurePosixPath("/dev/serial/by-id")  # udev's stable names for USB serial ports
+SERIAL_BY_ID_DIR = "/dev/serial/by-id"  # udev's stable names for USB serial ports
 
 
 def by_id_names_for(usb_serial: str, names: Iterable[str]) -> list[str]:

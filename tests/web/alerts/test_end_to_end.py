@@ -15,6 +15,7 @@ three days at 20 °C) settles within half a minute; see that test's docstring.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import time
@@ -56,6 +57,24 @@ def services():
         sink.stop()
 
 
+@contextlib.contextmanager
+def running_alerter(home):
+    """The real `fermentrack manage alerter`, checking every second, until the block ends."""
+    with open(home / "alerter.log", "ab") as log:
+        alerter = subprocess.Popen(
+            [*FERMENTRACK, "manage", "alerter"],
+            env=environment(home, FERMENTRACK_ALERTS_CHECK_S="1"),
+            stdout=log,
+            stderr=log,
+        )
+    try:
+        yield alerter
+    finally:
+        if alerter.poll() is None:
+            alerter.terminate()
+            alerter.wait(10)
+
+
 @pytest.fixture
 def stack(home, services):
     """The web app, the chamber (firmware + controller, connected) and the alerter."""
@@ -63,25 +82,15 @@ def stack(home, services):
     web = WebApp(home).start()
     firmware = Firmware(home, NAME, speed=SPEED, extra=["--fit-chamber", "20"])
     controller = None
-    alerter = None
     try:
         token = web.add_device(NAME, firmware.url, interval=10)
         firmware.start()
         controller = ControllerProcess(home, NAME, token, web.url, link=firmware.url).start()
         controller.wait_connected()
         add_rules(web, recorder, sink)
-        with open(home / "alerter.log", "ab") as log:
-            alerter = subprocess.Popen(
-                [*FERMENTRACK, "manage", "alerter"],
-                env=environment(home, FERMENTRACK_ALERTS_CHECK_S="1"),
-                stdout=log,
-                stderr=log,
-            )
-        yield web, controller
+        with running_alerter(home):
+            yield web, controller
     finally:
-        if alerter is not None and alerter.poll() is None:
-            alerter.terminate()
-            alerter.wait(10)
         if controller is not None:
             controller.stop()
         firmware.stop()
@@ -188,24 +197,14 @@ def tilt_stack(home, services):
             *("--tiltbridge", f"{web.url}/tiltbridge/", "--tilt-colour", "Purple"),
         ],
     )
-    alerter = None
     try:
         web.add_device(TILT_NAME, firmware.url)
         web.add_tiltbridge_tilt(TILT_NAME, "Purple", f"sim-{TILT_NAME}")
         firmware.start()
         add_tilt_rules(web, recorder, sink)
-        with open(home / "alerter.log", "ab") as log:
-            alerter = subprocess.Popen(
-                [*FERMENTRACK, "manage", "alerter"],
-                env=environment(home, FERMENTRACK_ALERTS_CHECK_S="1"),
-                stdout=log,
-                stderr=log,
-            )
-        yield web, firmware
+        with running_alerter(home):
+            yield web, firmware
     finally:
-        if alerter is not None and alerter.poll() is None:
-            alerter.terminate()
-            alerter.wait(10)
         firmware.stop()
         web.stop()
 

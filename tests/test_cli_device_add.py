@@ -107,7 +107,23 @@ def test_a_bad_request_exits_1_with_one_clear_line(home, args, message):
     assert result.stderr == f"fermentrack device add: {message}\n"
 
 
-def test_link_or_simulated_is_required(home):
+def test_a_link_or_firmware_on_this_computer_is_required(home):
     result = fermentrack(home, "device", "add", "nothing")
     assert result.returncode == 2
-    assert "one of the arguments --link --simulated is required" in result.stderr
+    assert "one of the arguments --link --simulated --pi-gpio is required" in result.stderr
+
+
+def test_one_chamber_at_a_time_may_use_this_pis_pins(home):
+    first = fermentrack(home, "device", "add", "keezer", "--pi-gpio")
+    assert first.returncode == 0, first.stderr
+    assert rows(
+        home, "SELECT pi_gpio, simulated, link FROM devices_device WHERE name = ?", "keezer"
+    ) == [(1, 0, "")]
+
+    second = fermentrack(home, "device", "add", "fridge-9", "--pi-gpio")
+
+    assert second.returncode == 1
+    assert second.stderr == (
+        "fermentrack device add: keezer already uses this Pi's pins: one chamber at a time can "
+        "(deactivate or change it first)\n"
+    )

@@ -221,6 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
     connection.add_argument(
         "--simulated", action="store_true", help="a simulated chamber run by our firmware here"
     )
+    connection.add_argument(
+        "--pi-gpio",
+        action="store_true",
+        help="our firmware here, on this Pi's 1-Wire probes and GPIO relays (fermentrack.env "
+        "names the pins)",
+    )
     device_add.add_argument("--dialect", choices=["esp", "avr"], default="esp")
     device_add.add_argument(
         "--interval", type=int, default=30, metavar="S", help="log interval in seconds (default 30)"

@@ -4,13 +4,16 @@ controllers and firmware processes, their logs; `start`, `stop`, `status`, `star
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import os
+from pathlib import Path
 
 import httpx
 
 from .stack_rig import eventually, post_form
 
 OWN_WATCHERS = ("Fermentrack", "brewpi-spawner", "circusd-stats")
+SUPPORT = Path(__file__).resolve().parents[1] / "support"  # the libgpiod stand-in
 STACK_LOGS = ("circusd.log", "fermentrack.log", "fermentrack-brewpi-spawner.log")
 
 
@@ -156,3 +159,52 @@ def test_adding_a_simulated_device_in_the_web_page_brings_up_its_watchers_and_de
     )
     assert eventually(lambda: not stack.watcher_pids("cellar-2"), 20, "its processes ended")
     assert stack.statuses()["dev-chamber-1"] == "active"
+
+
+def test_a_chamber_on_this_pis_pins_added_on_the_web_page_runs_our_firmware_on_its_probes(
+    stack, tmp_path
+):
+    # This machine has no 1-Wire bus and no GPIO chip: a sysfs-shaped folder of two probes and
+    # the libgpiod stand-in, named where a brewer names their pins, in fermentrack.env.
+    w1, chip = tmp_path / "w1", tmp_path / "gpiochip0"
+    for name, millidegrees in (("28-000000000001", "18500"), ("28-000000000002", "19250")):
+        (w1 / name).mkdir(parents=True)
+        (w1 / name / "temperature").write_text(millidegrees + "\n")
+    chip.mkdir()
+    stack.home.mkdir(exist_ok=True)
+    (stack.home / "fermentrack.env").write_text(
+        f"FERMENTRACK_W1_DEVICES={w1}\nFERMENTRACK_GPIO_CHIP={chip}\n"
+        "FERMENTRACK_GPIO_OUTPUT_PINS=17,27\nFERMENTRACK_GPIO_DOOR_PIN=\n"
+    )
+    stack.env["PYTHONPATH"] = str(SUPPORT)
+    stack.quickstart()
+    browser = stack.browser()
+
+    answer = post_form(
+        browser,
+        "/devices/add/",
+        {
+            "name": "keezer",
+            "connection": "pi_gpio",
+            "dialect": "esp",
+            "log_interval_s": "10",
+            "temp_format": "C",
+        },
+    )
+    assert answer.status_code in (200, 302), answer.text[:500]
+
+    stack.wait_active("dev-keezer", "fw-keezer")
+    assert eventually(lambda: stack.device_status("keezer").get("connected"), 60, "connected")
+    page = eventually(
+        lambda: (
+            (text := browser.get("/devices/keezer/hardware/").text)
+            and "2801000000000029" in text
+            and text
+        ),
+        30,
+        "the hardware page listing the bus's probes",
+    )
+    assert "2802000000000070" in page
+    assert "18.5" in page  # the first probe's reading
+    assert json.loads((chip / "levels.json").read_text()) == {"17": True, "27": True}
+    assert eventually(lambda: stack.point_times("keezer"), 60, "points from the chamber")

@@ -124,8 +124,13 @@ class LibgpiodLines:
     """The Pi's pins (PinLines) on a real chip, through libgpiod 2."""
 
     def __init__(self, chip: str, outputs: tuple[int, ...], inputs: tuple[int, ...]) -> None:
-        import gpiod  # only on a Pi: imported here so the simulator never needs it
-        from gpiod.line import Direction, Value
+        try:
+            import gpiod  # only on a Pi: imported here so the simulator never needs it
+            from gpiod.line import Direction, Value
+        except ImportError:
+            raise ValueError(
+                "--hardware pi needs libgpiod's Python bindings: pip install 'fermentrack[pi]'"
+            ) from None
 
         self._value = Value
         config = {
@@ -133,13 +138,23 @@ class LibgpiodLines:
             for pin in outputs
         }
         config.update({pin: gpiod.LineSettings(direction=Direction.INPUT) for pin in inputs})
-        self._request = gpiod.request_lines(chip, consumer="fermentrack", config=config)
+        try:
+            self._request = gpiod.request_lines(chip, consumer="fermentrack", config=config)
+        except OSError as error:
+            raise ValueError(
+                f"GPIO chip {chip} (FERMENTRACK_GPIO_CHIP): {error.strerror or error}; "
+                f"pins asked for: relays {_listed(outputs)}, door {_listed(inputs)}"
+            ) from None
 
     def set_output(self, pin: int, high: bool) -> None:
         self._request.set_value(pin, self._value.ACTIVE if high else self._value.INACTIVE)
 
     def read_input(self, pin: int) -> bool:
         return self._request.get_value(pin) == self._value.ACTIVE
+
+
+def _listed(pins: tuple[int, ...]) -> str:
+    return ",".join(str(pin) for pin in pins) or "none"
 
 
 def _pins(name: str, default: str) -> tuple[int, ...]:

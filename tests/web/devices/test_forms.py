@@ -51,6 +51,7 @@ def errors_of(form) -> dict:
             "serial-by-id://95433343733351E0F0B0",
         ),
         ({"connection": "simulated", "host": ""}, ""),
+        ({"connection": "pi_gpio", "host": ""}, ""),
     ],
 )
 def test_each_connection_becomes_a_link(changes, link):
@@ -59,6 +60,28 @@ def test_each_connection_becomes_a_link(changes, link):
     device = form.save()
     assert device.link == link
     assert device.simulated == (changes.get("connection") == "simulated")
+    assert device.pi_gpio == (changes.get("connection") == "pi_gpio")
+
+
+def test_only_one_active_chamber_may_use_this_pis_pins():
+    Device.objects.create(name="keezer", pi_gpio=True)
+    form = DeviceForm(device_data(name="fridge-2", connection="pi_gpio"))
+    assert errors_of(form)["connection"] == [
+        "keezer already uses this Pi's pins: one chamber at a time can "
+        "(deactivate or change it first)"
+    ]
+    Device.objects.filter(name="keezer").update(active=False)
+    assert DeviceForm(device_data(name="fridge-2", connection="pi_gpio")).is_valid()
+
+
+def test_a_chamber_on_this_pis_pins_can_be_edited_and_switched_to_a_link():
+    device = Device.objects.create(name="keezer", pi_gpio=True)
+    form = DeviceForm(instance=device)
+    assert form.initial["connection"] == "pi_gpio"
+    form = DeviceForm(device_data(name="keezer", active="on"), instance=device)
+    assert form.is_valid(), form.errors
+    device = form.save()
+    assert (device.pi_gpio, device.link) == (False, "tcp://brewpi.local:23")
 
 
 @pytest.mark.parametrize(
@@ -166,17 +189,18 @@ def test_editing_keeps_the_name_and_may_keep_its_own_connection():
 
 
 @pytest.mark.parametrize(
-    ("link", "simulated"),
+    ("link", "hardware"),
     [
-        ("tcp://brewpi.local:23", False),
-        ("serial:///dev/ttyUSB0?baud=57600", False),
-        ("serial-by-id://95433343733351E0F0B0", False),
-        ("serial-by-id://9543?baud=9600", False),
-        ("", True),
+        ("tcp://brewpi.local:23", ""),
+        ("serial:///dev/ttyUSB0?baud=57600", ""),
+        ("serial-by-id://95433343733351E0F0B0", ""),
+        ("serial-by-id://9543?baud=9600", ""),
+        ("", "sim"),
+        ("", "pi"),
     ],
 )
-def test_a_link_splits_into_the_fields_that_build_it_again(link, simulated):
-    fields = {"baud": 57600, **split_link(link, simulated)}
+def test_a_link_splits_into_the_fields_that_build_it_again(link, hardware):
+    fields = {"baud": 57600, **split_link(link, hardware)}
     assert build_link(fields) == link
 
 

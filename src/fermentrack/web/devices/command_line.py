@@ -33,6 +33,7 @@ def add_device(
     *,
     link: str | None,
     simulated: bool,
+    pi_gpio: bool = False,
     dialect: str = "esp",
     interval_s: int = 30,
     temp_format: str | None = None,
@@ -61,10 +62,15 @@ def add_device(
         name=name,
         link=link or "",
         simulated=simulated,
+        pi_gpio=pi_gpio,
         dialect=dialect,
         log_interval_s=interval_s,
         temp_format=temp_format or BrewerySettings.load().temp_format,
     )
+    try:
+        device.clean()  # one chamber on this Pi's pins at a time
+    except ValidationError as error:
+        raise DeviceAddError(" ".join(error.messages)) from None
     token = device.issue_token()
     try:
         with transaction.atomic():
@@ -82,6 +88,7 @@ def run_device_add(args: argparse.Namespace) -> int:
             args.name,
             link=args.link,
             simulated=args.simulated,
+            pi_gpio=args.pi_gpio,
             dialect=args.dialect,
             interval_s=args.interval,
             temp_format=args.temp_format,

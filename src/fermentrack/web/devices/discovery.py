@@ -37,7 +37,7 @@ def device_name_from(text: str) -> str:
 
 def form_values(link: str, dialect: str | None = None, name: str = "") -> dict:
     """The add form's values for a found device: what "Use this" fills in."""
-    values = split_link(link, simulated=False)
+    values = split_link(link)
     if dialect in ("esp", "avr"):
         values["dialect"] = dialect
     if name:

@@ -31,11 +31,15 @@ SERIAL_PATH = re.compile(r"^/dev/[A-Za-z0-9._/:-]+$")
 
 class Connection:
     SIMULATED = "simulated"
+    PI_GPIO = "pi_gpio"
     TCP = "tcp"
     SERIAL = "serial"
     SERIAL_BY_ID = "serial_by_id"
+    # The kinds whose firmware (ours) the spawner runs on this computer, by `--hardware`.
+    HERE = {"sim": SIMULATED, "pi": PI_GPIO}
     CHOICES = [
         (SIMULATED, "Simulated chamber (our firmware, on this computer)"),
+        (PI_GPIO, "This Raspberry Pi's own pins (our firmware: 1-Wire probes, GPIO relays)"),
         (TCP, "Network (WiFi or TCP): host and port"),
         (SERIAL, "Serial port (USB cable): device path"),
         (SERIAL_BY_ID, "Serial, found by its USB serial number"),
@@ -54,7 +58,8 @@ FIELD_CONNECTIONS = {
 
 
 def build_link(data: dict) -> str:
-    """The link URL (interfaces.md §1) for a connection chosen on the form; '' when simulated."""
+    """The link URL (interfaces.md §1) for a connection chosen on the form; '' when our
+    firmware runs the device on this computer."""
     kind = data["connection"]
     if kind == Connection.TCP:
         return f"tcp://{data['host']}:{data['port']}"
@@ -67,10 +72,11 @@ def build_link(data: dict) -> str:
     return ""
 
 
-def split_link(link: str, simulated: bool) -> dict:
-    """The form's connection fields for a stored link (the reverse of build_link)."""
-    if simulated or not link:
-        return {"connection": Connection.SIMULATED}
+def split_link(link: str, hardware: str = "") -> dict:
+    """The form's connection fields for a stored link (the reverse of build_link); `hardware`
+    is the device's `firmware_hardware` ("sim", "pi" or "" for a link)."""
+    if hardware or not link:
+        return {"connection": Connection.HERE.get(hardware, Connection.SIMULATED)}
     scheme, _, rest = link.partition("://")
     rest, _, query = rest.partition("?")
     baud = DEFAULT_BAUD
@@ -174,7 +180,9 @@ class DeviceForm(forms.ModelForm):
         else:
             self.fields["name"].disabled = True
             self.fields["name"].help_text = "a device keeps its name"
-            for key, value in split_link(self.instance.link, self.instance.simulated).items():
+            for key, value in split_link(
+                self.instance.link, self.instance.firmware_hardware
+            ).items():
                 self.initial.setdefault(key, value)
 
     def clean_name(self) -> str:
@@ -210,16 +218,19 @@ class DeviceForm(forms.ModelForm):
                 self._check_link_free(link)
             self.instance.link = link
             self.instance.simulated = kind == Connection.SIMULATED
+            self.instance.pi_gpio = kind == Connection.PI_GPIO
         return data
 
     def _update_errors(self, errors) -> None:
-        # The model checks `link`, which this form builds from the connection fields: its
-        # complaint belongs to "connection", unless those fields already say what is wrong.
-        if hasattr(errors, "error_dict") and "link" in errors.error_dict:
-            link_errors = errors.error_dict.pop("link")
-            connection_errors = any(name in self._errors for name in CONNECTION_FIELDS)
-            if not connection_errors and not self.non_field_errors():
-                errors.error_dict.setdefault("connection", []).extend(link_errors)
+        # The model checks `link` and `pi_gpio`, which this form sets from the connection
+        # fields: their complaints belong to "connection", unless those fields already say what
+        # is wrong.
+        for field in ("link", "pi_gpio"):
+            if hasattr(errors, "error_dict") and field in errors.error_dict:
+                field_errors = errors.error_dict.pop(field)
+                connection_errors = any(name in self._errors for name in CONNECTION_FIELDS)
+                if not connection_errors and not self.non_field_errors():
+                    errors.error_dict.setdefault("connection", []).extend(field_errors)
         super()._update_errors(errors)
 
     def _check_tcp(self, data: dict) -> None:

@@ -52,10 +52,15 @@ class Device(models.Model):
         blank=True,
         validators=[validate_link],
         help_text="tcp://host:port, serial:///dev/ttyUSB0?baud=57600 or serial-by-id://<serial>; "
-        "empty for a simulated chamber run on this host",
+        "empty when our firmware runs on this host",
     )
     simulated = models.BooleanField(
         default=False, help_text="our firmware with a simulated chamber, run on this host"
+    )
+    pi_gpio = models.BooleanField(
+        default=False,
+        help_text="our firmware on this Raspberry Pi's own 1-Wire probes and GPIO relays, "
+        "run on this host",
     )
     dialect = models.CharField(max_length=3, choices=Dialect.choices, default=Dialect.ESP)
     log_interval_s = models.PositiveIntegerField(
@@ -87,9 +92,39 @@ class Device(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def firmware_hardware(self) -> str:
+        """The `--hardware` of our firmware when the spawner runs it on this host for this
+        device ("sim" or "pi"); "" when the device's firmware runs elsewhere (its link)."""
+        if self.simulated:
+            return "sim"
+        return "pi" if self.pi_gpio else ""
+
     def clean(self) -> None:
-        if not self.simulated and not self.link:
-            raise ValidationError({"link": "a device needs a link unless it is simulated"})
+        if self.simulated and self.pi_gpio:
+            raise ValidationError(
+                {"pi_gpio": "a device is either a simulated chamber or on this Pi's pins, not both"}
+            )
+        if not self.firmware_hardware and not self.link:
+            raise ValidationError(
+                {"link": "a device needs a link unless our firmware runs it on this host"}
+            )
+        if self.pi_gpio and self.active:
+            # The pins are this computer's, set once in fermentrack.env: two chambers on them
+            # would fight over the same relays.
+            other = (
+                Device.objects.filter(pi_gpio=True, active=True)
+                .exclude(pk=self.pk)
+                .values_list("name", flat=True)
+                .first()
+            )
+            if other:
+                raise ValidationError(
+                    {
+                        "pi_gpio": f"{other} already uses this Pi's pins: one chamber at a time "
+                        "can (deactivate or change it first)"
+                    }
+                )
 
     def issue_token(self) -> str:
         """A new token for the controller; only its hash is kept, so show it once."""

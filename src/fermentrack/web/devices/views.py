@@ -267,12 +267,13 @@ def device_add(request):
         device = form.save(commit=False)
         token = device.issue_token()
         device.save()
-        if device.simulated:
+        if device.firmware_hardware:
             # The spawner runs its firmware and controller here, with a token of their own.
+            what = "simulated chamber" if device.simulated else "firmware on this Pi's pins"
             messages.success(
                 request,
-                f"Added {device.name}: its simulated chamber and controller start on this "
-                "computer within a few seconds.",
+                f"Added {device.name}: its {what} and controller start on this computer "
+                "within a few seconds.",
             )
             return redirect("device_detail", name=device.name)
         return _show_token(request, device, token, added=True)

@@ -1,7 +1,8 @@
 """Which processes each device needs on this host, as the spawner's watcher specs: a controller
-(`dev-<name>`) for every active device, and our firmware (`fw-<name>`) for a simulated chamber,
-reached by its controller through a pseudo-terminal; and the Tilt scanner while a Tilt listens
-over Bluetooth (gravity/watchers.py)."""
+(`dev-<name>`) for every active device, and our firmware (`fw-<name>`) for a simulated chamber
+or a chamber on this Raspberry Pi's own pins, reached by its controller through a
+pseudo-terminal; and the Tilt scanner while a Tilt listens over Bluetooth
+(gravity/watchers.py)."""
 
 from __future__ import annotations
 
@@ -37,26 +38,31 @@ def device_watchers(device: Device, layout: Layout) -> list[WatcherSpec]:
     restored = restore_environment()  # changed by a restore: fresh tokens, restored EEPROMs
     controller_env = {"FERMENTRACK_API_URL": config.local_api_url(), **restored}
     specs = []
-    if device.simulated:
+    hardware = device.firmware_hardware
+    if hardware:
         pty = layout.firmware_pty(device.name)
+        args = [
+            *CLI,
+            "firmware",
+            "--eeprom",
+            str(config.firmware_dir() / device.name),
+            "--pty",
+            str(pty),
+            "--dialect",
+            device.dialect,
+            "--hardware",
+            hardware,
+        ]
+        if hardware == "sim":
+            # A new simulated chamber comes fitted and holding the beer, so its graph shows
+            # control at once; the brewer changes either on the device's pages. Real probes and
+            # relays are the brewer's to assign: nobody but they knows which is which.
+            args += ["--fit-chamber", str(SIMULATED_BEER_SETTING_C)]
         specs.append(
             WatcherSpec(
                 name=firmware_watcher(device.name),
                 cmd=sys.executable,
-                args=(
-                    *CLI,
-                    "firmware",
-                    "--eeprom",
-                    str(config.firmware_dir() / device.name),
-                    "--pty",
-                    str(pty),
-                    "--dialect",
-                    device.dialect,
-                    # A new simulated chamber comes fitted and holding the beer, so its graph
-                    # shows control at once; the brewer changes either on the device's pages.
-                    "--fit-chamber",
-                    str(SIMULATED_BEER_SETTING_C),
-                ),
+                args=tuple(args),
                 env=restored,
             )
         )

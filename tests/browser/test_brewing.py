@@ -142,6 +142,17 @@ def test_the_beer_graph_draws_its_lines(page, log_in, beer, brewer, shoot, asser
     assert box["width"] <= page.viewport_size["width"]
 
 
+def test_pointing_at_the_graph_shows_that_moments_date_and_time(page, log_in, beer, brewer):
+    log_in(brewer)
+    page.goto(f"/beers/{beer.pk}/")
+    wait_for_lines(page)
+    over = page.locator(".beer-graph .u-over").first.bounding_box()
+    page.mouse.move(over["x"] + over["width"] * 0.9, over["y"] + over["height"] / 2)
+    moment = page.locator(".beer-graph .u-legend .u-series").first.locator(".u-value")
+    expect(moment).to_contain_text(str(time.gmtime().tm_year))
+    expect(moment).to_contain_text(re.compile(r"\d{1,2}:\d{2}"))
+
+
 def drag_across(page, over: dict) -> None:
     """A mouse drag over the middle third of the graph: what a desktop user does to zoom."""
     y = over["y"] + over["height"] / 2

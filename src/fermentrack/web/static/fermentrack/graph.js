@@ -235,17 +235,7 @@
       ctx.restore();
     }
 
-    function formatTime(ts) {
-      try {
-        return new Date(ts * 1000).toLocaleString([], {
-          timeZone: config.time_zone,
-          dateStyle: "medium",
-          timeStyle: "short",
-        });
-      } catch (_error) {
-        return new Date(ts * 1000).toISOString();
-      }
-    }
+    const formatTime = (ts) => window.fermentrackFormatTime(ts, config.time_zone);
 
     function showAnnotation(note) {
       annotationText.textContent = `${formatTime(note.ts)}: ${note.text} (${note.source})`;

@@ -21,17 +21,7 @@
       return [min - pad, max + pad];
     }
 
-    function formatTime(ts) {
-      try {
-        return new Date(ts * 1000).toLocaleString([], {
-          timeZone: config.time_zone,
-          dateStyle: "medium",
-          timeStyle: "short",
-        });
-      } catch (_error) {
-        return new Date(ts * 1000).toISOString();
-      }
-    }
+    const formatTime = (ts) => window.fermentrackFormatTime(ts, config.time_zone);
 
     function gravityText(value) {
       if (value == null) return "–";

@@ -7,6 +7,7 @@ import email
 import http.server
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from email.header import decode_header, make_header
 
@@ -24,6 +25,7 @@ class Request:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
 
 @dataclass

@@ -6,6 +6,8 @@ never stops the others, and each result is recorded in the history."""
 from __future__ import annotations
 
 import json
+import logging
+import socket
 import time
 from datetime import UTC, datetime
 from email.header import decode_header, make_header
@@ -241,6 +243,39 @@ def test_a_failing_channel_is_retried_with_backoff_and_never_stops_the_others(
     event.refresh_from_db()
     assert (event.deliveries[1]["status"], event.deliveries[1]["attempts"]) == ("sent", 3)
     assert len(smtp_sink.messages) == 1 and len(recorder.requests) == 3
+
+
+def test_a_server_that_hangs_until_its_timeout_delays_no_other_channel(
+    chamber, recorder, monkeypatch, caplog
+):
+    monkeypatch.setattr(delivery, "SEND_TIMEOUT_S", 3)
+    with socket.socket() as silent:  # connections are taken, never answered
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        event = fired_event(
+            chamber,
+            webhook_url=f"http://127.0.0.1:{silent.getsockname()[1]}/hook",
+            ntfy_server=recorder.url,
+            ntfy_topic="brewery",
+        )
+        started = time.monotonic()
+        with caplog.at_level(logging.INFO, logger="fermentrack.alerts"):
+            assert delivery.deliver_pending(NOW) == NOW + 10  # the webhook again in 10 s
+        took = time.monotonic() - started
+
+    [ntfy] = recorder.on("/brewery")
+    assert ntfy.at - started < 1.5, "ntfy waited for the hung webhook"
+    assert took >= 3
+    event.refresh_from_db()
+    hook, sent = event.deliveries
+    assert sent["status"] == "sent"
+    assert hook["status"] == "pending" and "timed out" in hook["error"]
+    # Each result is written as it comes: ntfy's before the webhook's timeout.
+    outcomes = [r.getMessage() for r in caplog.records if r.getMessage().startswith("alert ")]
+    assert [line.split(": ")[1] for line in outcomes] == [
+        f"sent by ntfy to {recorder.url}",
+        "webhook failed (attempt 1, again in 10 s)",
+    ]
 
 
 def test_a_channel_that_keeps_failing_is_recorded_as_failed_with_its_error(chamber, recorder):

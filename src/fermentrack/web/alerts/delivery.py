@@ -3,7 +3,10 @@
 
 Each channel of an event is one delivery, tried with a timeout; a failure is recorded with its
 error and tried again later (after 10 s, 60 s, then 5 min), at most MAX_ATTEMPTS times. A
-channel that fails never stops the others: every error is caught, logged and kept.
+channel that fails never stops the others: every error is caught, logged and kept, and the
+deliveries due are sent side by side (SEND_THREADS), so a server that hangs until its timeout
+delays no other channel. What is sent is put together, and every result recorded, on the
+calling thread: the sending threads only talk to the services, never to the database.
 """
 
 from __future__ import annotations
@@ -12,7 +15,10 @@ import json
 import logging
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from email.header import Header
+from functools import partial
 from urllib.parse import urlsplit
 
 from fermentrack.web.alerts.models import (
@@ -29,6 +35,7 @@ log = logging.getLogger("fermentrack.alerts")
 
 MAX_ATTEMPTS = 4
 RETRY_AFTER_S = (10, 60, 300)  # after the 1st, 2nd, 3rd failed attempt
+SEND_THREADS = 8
 USER_AGENT = "Fermentrack alerts"
 
 
@@ -75,21 +82,20 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> None:
         raise DeliveryError(f"{server} could not be reached: {error}") from None
 
 
-def send_webhook(url: str, event: AlertEvent) -> None:
+def webhook_request(url: str, event: AlertEvent) -> Callable[[], None]:
     body = json.dumps(webhook_body(event)).encode()
-    _post(url, body, {"Content-Type": "application/json"})
+    return partial(_post, url, body, {"Content-Type": "application/json"})
 
 
-def send_ntfy(url: str, event: AlertEvent) -> None:
+def ntfy_request(url: str, event: AlertEvent) -> Callable[[], None]:
     recovered = event.kind == EventKind.RECOVERED
     headers = {
-        "Title": event.title,
+        "Title": _header_text(event.title),
         "Priority": "default" if recovered else "high",
         "Tags": "white_check_mark" if recovered else "warning",
         "Content-Type": "text/plain; charset=utf-8",
     }
-    headers["Title"] = _header_text(headers["Title"])
-    _post(url, event.message.encode(), headers)
+    return partial(_post, url, event.message.encode(), headers)
 
 
 def _header_text(text: str) -> str:
@@ -100,74 +106,94 @@ def _header_text(text: str) -> str:
     return Header(text, "utf-8").encode()
 
 
-def send_email(addresses: str, event: AlertEvent) -> None:
+def _send_email(mail: MailSettings, addresses: str, title: str, message: str) -> None:
     try:
-        MailSettings.load().send(email_addresses(addresses), event.title, event.message)
+        mail.send(email_addresses(addresses), title, message)
     except Exception as error:  # SMTP, socket and validation errors alike: say what it was
         raise DeliveryError(f"e-mail to {addresses}: {type(error).__name__}: {error}") from None
 
 
-SENDERS = {
-    Channel.EMAIL.value: send_email,
-    Channel.WEBHOOK.value: send_webhook,
-    Channel.NTFY.value: send_ntfy,
-}
+def email_request(addresses: str, event: AlertEvent, mail: MailSettings) -> Callable[[], None]:
+    return partial(_send_email, mail, addresses, event.title, event.message)
 
 
-def deliver_due(event: AlertEvent, now: int) -> int | None:
-    """Try every pending delivery of `event` that is due at `now`; record each result. Answers
-    when the next retry is due (Unix seconds), or None when nothing is pending."""
-    next_due = None
-    for delivery in event.deliveries:
-        if delivery["status"] != DeliveryStatus.PENDING:
-            continue
-        if delivery["next_try"] > now:
-            next_due = min(next_due or delivery["next_try"], delivery["next_try"])
-            continue
-        delivery["attempts"] += 1
-        try:
-            SENDERS[delivery["channel"]](delivery["target"], event)
-        except Exception as error:
-            delivery["error"] = str(error)[:500]
-            if delivery["attempts"] >= MAX_ATTEMPTS:
-                delivery["status"] = DeliveryStatus.FAILED.value
-                log.error(
-                    "alert %s: %s failed for good after %d attempts: %s",
-                    event.pk,
-                    delivery["channel"],
-                    delivery["attempts"],
-                    error,
-                )
-            else:
-                wait = RETRY_AFTER_S[min(delivery["attempts"], len(RETRY_AFTER_S)) - 1]
-                delivery["next_try"] = now + wait
-                next_due = min(next_due or delivery["next_try"], delivery["next_try"])
-                log.warning(
-                    "alert %s: %s failed (attempt %d, again in %d s): %s",
-                    event.pk,
-                    delivery["channel"],
-                    delivery["attempts"],
-                    wait,
-                    error,
-                )
+def _request(delivery: dict, event: AlertEvent, mail: MailSettings | None) -> Callable[[], None]:
+    """The delivery's send, ready to run on any thread."""
+    channel, target = delivery["channel"], delivery["target"]
+    if channel == Channel.EMAIL:
+        return email_request(target, event, mail or MailSettings.load())
+    if channel == Channel.WEBHOOK:
+        return webhook_request(target, event)
+    return ntfy_request(target, event)
+
+
+def _record(event: AlertEvent, delivery: dict, error: BaseException | None, now: int) -> None:
+    """Write one attempt's outcome into its delivery (and the event's sending flag)."""
+    if error is not None:
+        delivery["error"] = str(error)[:500]
+        if delivery["attempts"] >= MAX_ATTEMPTS:
+            delivery["status"] = DeliveryStatus.FAILED.value
+            log.error(
+                "alert %s: %s failed for good after %d attempts: %s",
+                event.pk,
+                delivery["channel"],
+                delivery["attempts"],
+                error,
+            )
         else:
-            delivery["status"] = DeliveryStatus.SENT.value
-            delivery["sent_at"] = now
-            delivery["error"] = ""
-            target = delivery["target"]
-            if delivery["channel"] != Channel.EMAIL:
-                target = server_of(target)
-            log.info("alert %s: sent by %s to %s", event.pk, delivery["channel"], target)
-        event.update_sending()
-        event.save(update_fields=["deliveries", "sending"])
-    return next_due
+            wait = RETRY_AFTER_S[min(delivery["attempts"], len(RETRY_AFTER_S)) - 1]
+            delivery["next_try"] = now + wait
+            log.warning(
+                "alert %s: %s failed (attempt %d, again in %d s): %s",
+                event.pk,
+                delivery["channel"],
+                delivery["attempts"],
+                wait,
+                error,
+            )
+    else:
+        delivery["status"] = DeliveryStatus.SENT.value
+        delivery["sent_at"] = now
+        delivery["error"] = ""
+        target = delivery["target"]
+        if delivery["channel"] != Channel.EMAIL:
+            target = server_of(target)
+        log.info("alert %s: sent by %s to %s", event.pk, delivery["channel"], target)
+    event.update_sending()
 
 
 def deliver_pending(now: int) -> int | None:
-    """Every pending delivery that is due; when the next one falls due (or None)."""
-    next_due = None
-    for event in AlertEvent.objects.filter(sending=True).order_by("ts", "id"):
-        due = deliver_due(event, now)
-        if due is not None:
-            next_due = due if next_due is None else min(next_due, due)
-    return next_due
+    """Try every pending delivery that is due at `now`, side by side, recording each result as
+    it comes (so a hung server holds back no other's record). Answers when the next retry is
+    due (Unix seconds), or None when nothing is pending."""
+    events = list(
+        AlertEvent.objects.filter(sending=True)
+        .select_related("rule__beer__device", "rule__device", "rule__sensor")
+        .order_by("ts", "id")
+    )
+    due = [
+        (event, delivery)
+        for event in events
+        for delivery in event.deliveries
+        if delivery["status"] == DeliveryStatus.PENDING and delivery["next_try"] <= now
+    ]
+    if due:
+        mail = MailSettings.load() if any(d["channel"] == Channel.EMAIL for _, d in due) else None
+        requests = []
+        for event, delivery in due:
+            delivery["attempts"] += 1
+            requests.append(_request(delivery, event, mail))
+        workers = min(SEND_THREADS, len(due))
+        with ThreadPoolExecutor(workers, thread_name_prefix="alert-send") as pool:
+            attempts = {pool.submit(send): pair for send, pair in zip(requests, due, strict=True)}
+            for attempt in as_completed(attempts):
+                event, delivery = attempts[attempt]
+                _record(event, delivery, attempt.exception(), now)
+                event.save(update_fields=["deliveries", "sending"])
+    pending = [
+        delivery["next_try"]
+        for event in events
+        for delivery in event.deliveries
+        if delivery["status"] == DeliveryStatus.PENDING
+    ]
+    return min(pending) if pending else None

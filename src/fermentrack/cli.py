@@ -175,6 +175,13 @@ def build_parser() -> argparse.ArgumentParser:
         "controller", help="run one device's controller in the foreground (interfaces.md §4)"
     )
     controller.add_argument("name", help="the device's name, e.g. fridge-1")
+    controller.add_argument(
+        "--listen",
+        type=_host_port,
+        metavar="HOST:PORT",
+        help="also answer the web app over TCP here, for a controller on another computer than "
+        "the web app (the web app's device page names the same address)",
+    )
 
     discover = verbs.add_parser(
         "discover",
@@ -228,6 +235,13 @@ def build_parser() -> argparse.ArgumentParser:
         "names the pins)",
     )
     device_add.add_argument("--dialect", choices=["esp", "avr"], default="esp")
+    device_add.add_argument(
+        "--controller-address",
+        metavar="HOST:PORT",
+        default="",
+        help="the controller runs on another computer and answers there (started with "
+        "--listen); the spawner then runs none here",
+    )
     device_add.add_argument(
         "--interval", type=int, default=30, metavar="S", help="log interval in seconds (default 30)"
     )
@@ -293,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.verb == "controller":
             from fermentrack.controller.main import run_controller
 
-            return run_controller(args.name)
+            return run_controller(args.name, listen=args.listen)
         if args.verb == "discover":
             from fermentrack.web.devices.discover_command import run_discover
 

@@ -8,6 +8,7 @@ all import from here; none of them reads os.environ for these facts itself.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from pathlib import Path
@@ -141,6 +142,13 @@ def api_url() -> str:
     if not url.startswith(("http://", "https://")):
         raise ConfigError(f"FERMENTRACK_API_URL={url!r}: expected http://host:port or https://host")
     return url
+
+
+def token_fingerprint(token: str) -> str:
+    """What the web app keeps of a device's token (SHA-256, hex), and the secret a controller on
+    another computer is asked for over TCP (interfaces.md §2): the controller works it out
+    from its token, the web app has it already, and the token itself never travels."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def required_token(name: str, where_from: str) -> str:

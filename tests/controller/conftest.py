@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from fermentrack.controller import client
+
 from .controller_rig import WebApp
 from .fake_controller import short_home
 
@@ -23,3 +25,11 @@ def web(home):
         yield app
     finally:
         app.stop()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def client_without_the_web_apps_lookup():
+    """These tests use client.py as the web app's processes do but with no database of their
+    own: the remote-controller lookup the devices app installs when Django starts (in this
+    test process too) is taken out, and a test that wants one installs its own."""
+    client.use_remote_lookup(None)

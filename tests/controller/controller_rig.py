@@ -275,9 +275,10 @@ class ControllerProcess:
         api_url: str,
         *,
         link: str | None = None,
+        args: tuple[str, ...] = (),
         **extra_env: str,
     ) -> None:
-        self.home, self.name = home, name
+        self.home, self.name, self.args = home, name, args
         self.env = environment(
             home,
             FERMENTRACK_DEVICE_TOKEN=token,
@@ -293,7 +294,7 @@ class ControllerProcess:
     def start(self) -> ControllerProcess:
         with open(self.log_path, "ab") as log_file:
             self.process = subprocess.Popen(
-                [*FERMENTRACK, "-v", "controller", self.name],
+                [*FERMENTRACK, "-v", "controller", self.name, *self.args],
                 env=self.env,
                 stdout=log_file,
                 stderr=log_file,

@@ -4,6 +4,11 @@ A request is one JSON line on the controller's unix socket `run/dev-<name>.sock`
 one JSON line, `{"ok": true, ...}` or `{"ok": false, "error": "..."}`. Every call opens its own
 connection and gives up after `timeout` seconds in all, so a hung controller costs a page at most
 that long. Imports only the standard library and fermentrack.config: no Django here.
+
+A controller on another computer is reached over TCP instead, its requests after a first line
+`{"auth": "<secret>"}`. Which controllers those are, the web app says once at start through
+`use_remote_lookup` (a function of the device's name answering a `Remote`, or None for a
+controller on this computer).
 """
 
 from __future__ import annotations
@@ -11,7 +16,9 @@ from __future__ import annotations
 import json
 import socket
 import time
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NamedTuple
 
 from fermentrack import config
 
@@ -50,6 +57,27 @@ class ControllerError(ControllerProblem):
         self.error = error
 
 
+class Remote(NamedTuple):
+    """Where a controller on another computer answers, and the secret it asks for."""
+
+    host: str
+    port: int
+    secret: str
+
+    @property
+    def where(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+_remote_lookup: Callable[[str], Remote | None] | None = None
+
+
+def use_remote_lookup(lookup: Callable[[str], Remote | None] | None) -> None:
+    """Install how a device name is looked up for a controller on another computer."""
+    global _remote_lookup
+    _remote_lookup = lookup
+
+
 class _BrokenAnswer(Exception):
     """The controller hung up or sent no usable line; the message says which."""
 
@@ -61,37 +89,59 @@ def send(name: str, cmd: str, timeout: float = DEFAULT_TIMEOUT_S, **args: Any) -
     answer within `timeout` seconds, ControllerError when it answers ok:false, and ValueError
     (config.ConfigError) for a name that cannot be a device name.
     """
-    path = config.controller_socket_path(name)
     request = json.dumps({"cmd": cmd, **args}, separators=(",", ":")).encode() + b"\n"
     deadline = time.monotonic() + timeout
-    if not path.exists():
+    remote = _remote_lookup(name) if _remote_lookup is not None else None
+    path = config.controller_socket_path(name) if remote is None else None
+    if remote is not None:
+        request = json.dumps({"auth": remote.secret}).encode() + b"\n" + request
+    elif not path.exists():
         raise ControllerUnavailable(name, "is not running")
     sent = False
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-        try:
-            connection.settimeout(timeout)
-            connection.connect(str(path))
+    try:
+        connection = _connect(remote, path, timeout)
+        with connection:
             connection.sendall(request)
             sent = True
             line = _read_line(connection, deadline)
-        except _BrokenAnswer as broken:
-            raise ControllerUnavailable(name, str(broken), sent=True) from None
-        except (FileNotFoundError, ConnectionRefusedError):
-            # The socket file is left over from a controller that is gone.
-            raise ControllerUnavailable(name, "is not running") from None
-        except PermissionError:
+    except _BrokenAnswer as broken:
+        raise ControllerUnavailable(name, str(broken), sent=True) from None
+    except (FileNotFoundError, ConnectionRefusedError):
+        if remote is not None:
             raise ControllerUnavailable(
-                name, f"cannot be reached: no permission to open {path}"
+                name,
+                f"is not answering on {remote.where}: is it running there, with "
+                f"--listen {remote.where}?",
             ) from None
-        except TimeoutError:
-            raise ControllerUnavailable(
-                name, f"did not answer within {timeout:g} s (it may be stuck)", sent=sent
-            ) from None
-        except OSError as error:
-            raise ControllerUnavailable(
-                name, f"cannot be reached: {error.strerror or error}", sent=sent
-            ) from None
+        # The socket file is left over from a controller that is gone.
+        raise ControllerUnavailable(name, "is not running") from None
+    except PermissionError:
+        raise ControllerUnavailable(
+            name, f"cannot be reached: no permission to open {path or remote.where}"
+        ) from None
+    except TimeoutError:
+        raise ControllerUnavailable(
+            name, f"did not answer within {timeout:g} s (it may be stuck)", sent=sent
+        ) from None
+    except OSError as error:
+        where = f" on {remote.where}" if remote is not None else ""
+        raise ControllerUnavailable(
+            name, f"cannot be reached{where}: {error.strerror or error}", sent=sent
+        ) from None
     return _parse_answer(name, cmd, line)
+
+
+def _connect(remote: Remote | None, path: Path | None, timeout: float) -> socket.socket:
+    if remote is not None:
+        return socket.create_connection((remote.host, remote.port), timeout=timeout)
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        connection.settimeout(timeout)
+        connection.connect(str(path))
+    except BaseException:
+        connection.close()
+        raise
+    return connection
 
 
 def _read_line(connection: socket.socket, deadline: float) -> bytes:

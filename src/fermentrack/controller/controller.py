@@ -107,12 +107,14 @@ class Controller:
         socket_path: Path,
         link: str | None = None,
         startup_delay_s: float | None = None,
+        listen: tuple[str, int] | None = None,
+        secret: str = "",
     ) -> None:
         self.name = name
         self.api = api
         self.outbox = outbox
         self.uploader = Uploader(outbox, api)
-        self.server = SocketServer(socket_path, WebCommands(self))
+        self.server = SocketServer(socket_path, WebCommands(self), tcp=listen, secret=secret)
         self.config: DeviceConfig | None = None
         self.environment_link = link
         self.startup_delay_s = startup_delay_s

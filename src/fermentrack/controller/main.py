@@ -25,7 +25,7 @@ def outbox_path(device_name: str):
     return config.run_dir() / f"dev-{config.check_device_name(device_name)}.outbox"
 
 
-def run_controller(name: str) -> int:
+def run_controller(name: str, *, listen: tuple[str, int] | None = None) -> int:
     """Run the controller of `name` until SIGTERM; the process's exit status.
 
     Raises config.ConfigError for a missing token or a bad name or URL.
@@ -43,11 +43,16 @@ def run_controller(name: str) -> int:
     run_dir = config.run_dir()
     run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     delay = None if startup_delay < 0 else float(startup_delay)
-    return asyncio.run(_run(name, token, api_url, link, delay))
+    return asyncio.run(_run(name, token, api_url, link, delay, listen))
 
 
 async def _run(
-    name: str, token: str, api_url: str, link: str | None, startup_delay_s: float | None
+    name: str,
+    token: str,
+    api_url: str,
+    link: str | None,
+    startup_delay_s: float | None,
+    listen: tuple[str, int] | None,
 ) -> int:
     from fermentrack.controller.controller import Controller
     from fermentrack.controller.outbox import Outbox
@@ -67,6 +72,8 @@ async def _run(
             socket_path=config.controller_socket_path(name),
             link=link,
             startup_delay_s=startup_delay_s,
+            listen=listen,
+            secret=config.token_fingerprint(token),
         )
         log.info(
             "controller of %s starting: web app %s, firmware %s",

@@ -1,15 +1,21 @@
-"""The controller's side of interfaces.md §2: the web app's requests on `run/dev-<name>.sock`.
+"""The controller's side of interfaces.md §2: the web app's requests on `run/dev-<name>.sock`,
+and over TCP when the controller runs on another computer than the web app.
 
 One JSON object a line in, one answer a line out, several requests per connection. This module
 owns the wire: framing, the 64 KB line limit, reading and checking a request's arguments, the
 2-second answer deadline, and turning every failure into `{"ok": false, "error": "..."}`. What
 a command means is the controller's business (the `Commands` it is given).
+
+Over TCP a connection's first line must be `{"auth": "<secret>"}` with the device's secret (the
+SHA-256 of its token in hex: the web app keeps exactly that, the controller works it out from
+its token); anything else is answered with an error and the connection closed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import json
 import logging
 import math
@@ -25,6 +31,8 @@ MAX_REQUEST_BYTES = 64 * 1024
 ANSWER_DEADLINE_S = 2.0  # interfaces.md §2: answer within 2 s or say why not
 _DEADLINE_MARGIN_S = 0.15  # time to write the answer once the command gave up
 SOCKET_MODE = 0o660
+AUTH_TIMEOUT_S = 5.0  # a TCP client that says nothing is dropped after this
+MAX_AUTH_BYTES = 1024
 MODES = ("off", "fridge_constant", "beer_constant", "profile")
 CONSTANT_MODES = ("fridge_constant", "beer_constant")
 
@@ -127,24 +135,47 @@ class SocketServer:
     """Serves `commands` on the unix socket at `path` until `close()`."""
 
     def __init__(
-        self, path: Path, commands: Commands, *, deadline_s: float = ANSWER_DEADLINE_S
+        self,
+        path: Path,
+        commands: Commands,
+        *,
+        deadline_s: float = ANSWER_DEADLINE_S,
+        tcp: tuple[str, int] | None = None,
+        secret: str = "",
     ) -> None:
+        if tcp is not None and not secret:
+            raise ValueError("serving the web app over TCP needs the device's secret")
         self.path = Path(path)
         self.commands = commands
         self.deadline_s = deadline_s
-        self._server: asyncio.Server | None = None
+        self.tcp = tcp
+        self._secret = secret.encode()
+        self._servers: list[asyncio.Server] = []
         self._connections: set[asyncio.Task] = set()
 
     async def start(self) -> None:
         """Listen; a socket file left by a controller that is gone is replaced.
 
-        Raises SocketInUse when a live process answers there.
+        Raises SocketInUse when a live process answers there, OSError when the TCP address
+        cannot be listened on.
         """
         self._remove_stale_socket()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._server = await asyncio.start_unix_server(self._serve, path=str(self.path))
+        self._servers.append(await asyncio.start_unix_server(self._serve, path=str(self.path)))
         os.chmod(self.path, SOCKET_MODE)
         log.info("answering the web app on %s", self.path)
+        if self.tcp is not None:
+            try:
+                server = await asyncio.start_server(self._serve_tcp, *self.tcp)
+            except OSError as error:
+                await self.close()
+                host, port = self.tcp
+                reason = os.strerror(error.errno) if error.errno else str(error)
+                raise OSError(f"cannot listen on {host}:{port}: {reason}") from None
+            self._servers.append(server)
+            host, port = server.sockets[0].getsockname()[:2]
+            self.tcp = (host, port)
+            log.info("answering the web app over TCP on %s:%d", host, port)
 
     def _remove_stale_socket(self) -> None:
         if not (self.path.exists() or self.path.is_symlink()):
@@ -161,9 +192,9 @@ class SocketServer:
         raise SocketInUse(f"another controller already answers on {self.path}")
 
     async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            self._server = None
+        for server in self._servers:
+            server.close()
+        self._servers.clear()
         for task in list(self._connections):
             task.cancel()
         for task in list(self._connections):
@@ -171,11 +202,22 @@ class SocketServer:
                 await task
         self.path.unlink(missing_ok=True)
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        await self._serve(reader, writer, authenticate=True)
+
+    async def _serve(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        authenticate: bool = False,
+    ) -> None:
         task = asyncio.current_task()
         if task is not None:
             self._connections.add(task)
         try:
+            if authenticate and not await self._authenticated(reader, writer):
+                return
             await self._serve_lines(reader, writer)
         except (ConnectionError, BrokenPipeError):
             pass  # the web app hung up; nothing to answer
@@ -185,6 +227,33 @@ class SocketServer:
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
+
+    async def _authenticated(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
+        """Read the first line of a TCP connection; answer and refuse anything but the secret."""
+        peer = writer.get_extra_info("peername")
+        try:
+            line = await asyncio.wait_for(reader.readuntil(b"\n"), AUTH_TIMEOUT_S)
+        except TimeoutError:
+            problem = f"no first line within {AUTH_TIMEOUT_S:g} s"
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            problem = "the connection ended or its first line was too long"
+        else:
+            secret = _auth_secret(line[:MAX_AUTH_BYTES])
+            if secret is not None and hmac.compare_digest(secret, self._secret):
+                return True
+            problem = "wrong or missing secret"
+        log.warning("refused a TCP client %s: %s", peer, problem)
+        await self._write(
+            writer,
+            {
+                "ok": False,
+                "error": 'the first line must be {"auth": "<secret>"} with this device\'s secret '
+                f"({problem})",
+            },
+        )
+        return False
 
     async def _serve_lines(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
         buffer = bytearray()
@@ -241,6 +310,15 @@ class SocketServer:
             data = json.dumps({"ok": False, "error": f"the answer could not be encoded: {error}"})
         writer.write(data.encode() + b"\n")
         await writer.drain()
+
+
+def _auth_secret(line: bytes) -> bytes | None:
+    try:
+        first = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    secret = first.get("auth") if isinstance(first, dict) else None
+    return secret.encode() if isinstance(secret, str) else None
 
 
 def _too_long() -> dict:

@@ -409,18 +409,92 @@ def test_stopping_when_no_beer_runs_says_so(brewer_client, device):
 # -- add, edit, new token, delete ------------------------------------------------------------
 
 
-def test_adding_a_device_shows_its_token_once_and_stores_only_a_hash(brewer_client):
-    response = brewer_client.post(reverse("device_add"), add_form())
+def test_adding_a_device_whose_controller_runs_elsewhere_shows_its_token_once_and_how_to_start_it(
+    brewer_client,
+):
+    response = brewer_client.post(
+        reverse("device_add"), add_form(controller_address="cellar-pi.local:7070")
+    )
     assert response.status_code == 200
     token = response.context["token"]
-    assert token in response.content.decode()
+    page = response.content.decode()
+    assert token in page
+    assert (
+        f"FERMENTRACK_DEVICE_TOKEN={token} \\\nFERMENTRACK_API_URL=http://testserver \\\n"
+        "fermentrack controller fridge-2 --listen 0.0.0.0:7070"
+    ) in page
     assert response["Cache-Control"] == "no-store"
     device = Device.objects.get(name="fridge-2")
     assert device.link == "tcp://brewpi.local:23" and not device.simulated
+    assert device.controller_address == "cellar-pi.local:7070"
     assert device.token_hash == hashlib.sha256(token.encode()).hexdigest()
     assert device.token_matches(token)
     assert token not in brewer_client.get(detail_url("fridge-2")).content.decode()
     assert token not in str(brewer_client.session.items())
+
+
+def test_adding_a_device_whose_controller_runs_here_shows_no_token_the_spawner_replaces(
+    brewer_client,
+):
+    response = brewer_client.post(reverse("device_add"), add_form())
+
+    assert response.status_code == 302
+    page = brewer_client.get(response["Location"]).content.decode()
+    assert "Added fridge-2: its controller starts on this computer within a few seconds." in page
+
+
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [
+        ("cellar-pi.local", "must be HOST:PORT with a port from 1 to 65535"),
+        ("cellar-pi.local:99999", "must be HOST:PORT with a port from 1 to 65535"),
+        ("-x:7070", "must be HOST:PORT"),
+    ],
+)
+def test_a_controller_address_that_is_not_host_and_port_is_refused(brewer_client, address, message):
+    response = brewer_client.post(reverse("device_add"), add_form(controller_address=address))
+    assert response.status_code == 200
+    (error,) = response.context["form"].errors["controller_address"]
+    assert message in error
+    assert not Device.objects.filter(name="fridge-2").exists()
+
+
+def test_a_chamber_whose_firmware_runs_here_keeps_its_controller_here(brewer_client):
+    response = brewer_client.post(
+        reverse("device_add"),
+        add_form(connection="simulated", controller_address="cellar-pi.local:7070"),
+    )
+    assert response.context["form"].errors["controller_address"] == [
+        "a chamber whose firmware runs on this computer has its controller here too: leave the "
+        "controller address empty"
+    ]
+
+
+def test_moving_a_controller_to_another_computer_gives_a_new_token_to_take_there(
+    brewer_client, device, fake_controller
+):
+    old_hash = device.token_hash
+    response = brewer_client.post(
+        reverse("device_edit", args=["fridge-1"]),
+        add_form(
+            name="fridge-1", host="192.168.1.20", controller_address="[fd00::7]:7070", active="on"
+        ),
+    )
+    device.refresh_from_db()
+    assert device.controller_address == "[fd00::7]:7070"
+    assert device.token_hash != old_hash and device.token_matches(response.context["token"])
+    assert "--listen [::]:7070" in response.content.decode()
+
+
+def test_a_controller_on_this_computer_is_not_given_a_token_to_copy(brewer_client, device):
+    old_hash = device.token_hash
+    response = brewer_client.post(reverse("device_new_token", args=["fridge-1"]), follow=True)
+    device.refresh_from_db()
+    assert device.token_hash == old_hash
+    assert (
+        "runs on this computer and gets a fresh token each time it starts"
+        in messages_of(response)[0]
+    )
 
 
 def test_adding_a_simulated_chamber_needs_no_link(brewer_client):
@@ -508,6 +582,8 @@ def test_saving_an_unchanged_device_does_not_bump_its_version(brewer_client, dev
 
 
 def test_a_new_token_replaces_the_old_one(brewer_client, device):
+    device.controller_address = "cellar-pi.local:7070"
+    device.save()
     old_hash = device.token_hash
     response = brewer_client.post(reverse("device_new_token", args=["fridge-1"]))
     token = response.context["token"]

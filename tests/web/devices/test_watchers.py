@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from fermentrack import config
 from fermentrack.procman.layout import Layout
 from fermentrack.web.devices.models import Device
 from fermentrack.web.devices.watchers import device_watchers
@@ -45,3 +46,24 @@ def test_a_chamber_on_this_pis_pins_gets_our_firmware_on_the_pi_hardware_unfitte
     controller = {spec.name: spec for spec in device_watchers(device, Layout(tmp_path))}
     link = controller["dev-keezer"].env["FERMENTRACK_DEVICE_LINK"]
     assert link == f"serial://{Layout(tmp_path).firmware_pty('keezer')}"
+
+
+def test_a_device_whose_controller_runs_on_another_computer_gets_no_process_here(tmp_path):
+    device = Device.objects.create(
+        name="far", link="tcp://192.168.1.40:23", controller_address="cellar-pi.local:7070"
+    )
+    assert specs_of(device, tmp_path) == {}
+
+
+def test_client_py_is_told_where_a_controller_on_another_computer_answers(tmp_path):
+    from fermentrack.controller.client import Remote
+    from fermentrack.web.devices.remote_controllers import remote_controller
+
+    device = Device(name="far", link="tcp://192.168.1.40:23", controller_address="[fd00::7]:7070")
+    token = device.issue_token()
+    device.save()
+    Device.objects.create(name="near", link="tcp://192.168.1.41:23")
+
+    assert remote_controller("far") == Remote("fd00::7", 7070, config.token_fingerprint(token))
+    assert remote_controller("near") is None
+    assert remote_controller("gone") is None

@@ -34,6 +34,7 @@ def add_device(
     link: str | None,
     simulated: bool,
     pi_gpio: bool = False,
+    controller_address: str = "",
     dialect: str = "esp",
     interval_s: int = 30,
     temp_format: str | None = None,
@@ -63,12 +64,14 @@ def add_device(
         link=link or "",
         simulated=simulated,
         pi_gpio=pi_gpio,
+        controller_address=controller_address,
         dialect=dialect,
         log_interval_s=interval_s,
         temp_format=temp_format or BrewerySettings.load().temp_format,
     )
     try:
-        device.clean()  # one chamber on this Pi's pins at a time
+        device.clean_fields(exclude=["token_hash"])
+        device.clean()  # one chamber on this Pi's pins at a time, a controller's place
     except ValidationError as error:
         raise DeviceAddError(" ".join(error.messages)) from None
     token = device.issue_token()
@@ -89,6 +92,7 @@ def run_device_add(args: argparse.Namespace) -> int:
             link=args.link,
             simulated=args.simulated,
             pi_gpio=args.pi_gpio,
+            controller_address=args.controller_address,
             dialect=args.dialect,
             interval_s=args.interval,
             temp_format=args.temp_format,

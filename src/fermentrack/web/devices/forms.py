@@ -161,13 +161,34 @@ class DeviceForm(forms.ModelForm):
         "dialect",
         "log_interval_s",
         "temp_format",
+        "controller_address",
         "active",
     ]
 
     class Meta:
         model = Device
-        fields = ["name", "dialect", "log_interval_s", "temp_format", "active"]
-        labels = {"dialect": "Firmware", "temp_format": "Temperature unit"}
+        fields = [
+            "name",
+            "dialect",
+            "log_interval_s",
+            "temp_format",
+            "controller_address",
+            "active",
+        ]
+        labels = {
+            "dialect": "Firmware",
+            "temp_format": "Temperature unit",
+            "controller_address": "Controller on another computer (optional)",
+        }
+        help_texts = {
+            "controller_address": "leave empty to run the controller here; otherwise HOST:PORT "
+            "of the computer the firmware is plugged into, e.g. cellar-pi.local:7070",
+        }
+        widgets = {
+            "controller_address": forms.TextInput(
+                attrs={"autocapitalize": "none", "autocorrect": "off", "spellcheck": "false"}
+            )
+        }
 
     def __init__(self, *args, brewery_temp_format: str = "C", **kwargs) -> None:
         super().__init__(*args, **kwargs)

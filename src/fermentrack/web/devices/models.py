@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
+import re
 import secrets
 
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from fermentrack.config import ConfigError, check_device_name
+from fermentrack.config import ConfigError, check_device_name, token_fingerprint
 
 LOG_INTERVALS_S = [10, 30, 60, 120, 300, 600, 1800, 3600]
 DEFAULT_LOG_INTERVAL_S = 30
@@ -31,8 +31,31 @@ def validate_link(value: str) -> None:
         )
 
 
+# host:port, the host a name or an IP address (IPv6 in brackets).
+CONTROLLER_ADDRESS = re.compile(
+    r"^(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]+\]):(?P<port>[0-9]{1,5})$"
+)
+
+
+def split_controller_address(value: str) -> tuple[str, int]:
+    """('brewpi-2.local', 7070) of 'brewpi-2.local:7070'; ValidationError saying what is
+    expected otherwise."""
+    match = CONTROLLER_ADDRESS.match(value.strip())
+    port = int(match["port"]) if match else 0
+    if not match or not 1 <= port <= 65535:
+        raise ValidationError(
+            f"controller address {value!r} must be HOST:PORT with a port from 1 to 65535, "
+            "e.g. cellar-pi.local:7070 or 192.168.1.30:7070"
+        )
+    return match["host"].strip("[]"), port
+
+
+def validate_controller_address(value: str) -> None:
+    split_controller_address(value)
+
+
 def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return token_fingerprint(token)
 
 
 class TempFormat(models.TextChoices):
@@ -61,6 +84,13 @@ class Device(models.Model):
         default=False,
         help_text="our firmware on this Raspberry Pi's own 1-Wire probes and GPIO relays, "
         "run on this host",
+    )
+    controller_address = models.CharField(
+        max_length=255,
+        blank=True,
+        validators=[validate_controller_address],
+        help_text="HOST:PORT where the controller answers when it runs on another computer "
+        "(started there with --listen PORT); empty: the controller runs on this computer",
     )
     dialect = models.CharField(max_length=3, choices=Dialect.choices, default=Dialect.ESP)
     log_interval_s = models.PositiveIntegerField(
@@ -104,6 +134,13 @@ class Device(models.Model):
         if self.simulated and self.pi_gpio:
             raise ValidationError(
                 {"pi_gpio": "a device is either a simulated chamber or on this Pi's pins, not both"}
+            )
+        if self.firmware_hardware and self.controller_address:
+            raise ValidationError(
+                {
+                    "controller_address": "a chamber whose firmware runs on this computer has "
+                    "its controller here too: leave the controller address empty"
+                }
             )
         if not self.firmware_hardware and not self.link:
             raise ValidationError(

@@ -29,7 +29,7 @@ from fermentrack.web.devices.forms import (
     ModeForm,
     StartBeerForm,
 )
-from fermentrack.web.devices.models import Device
+from fermentrack.web.devices.models import Device, split_controller_address
 from fermentrack.web.profiles.models import FermentationProfile, hold_under_way
 
 
@@ -250,11 +250,27 @@ def beer_stop(request, name: str):
 
 
 def _show_token(request, device: Device, token: str, added: bool):
-    """The token is in this one answer and nowhere else: only its hash is stored."""
-    context = {"device": device, "token": token, "added": added}
+    """The token is in this one answer and nowhere else: only its hash is stored. Shown for a
+    controller on another computer only: one here gets a fresh token from the spawner."""
+    host, port = split_controller_address(device.controller_address)
+    context = {
+        "device": device,
+        "token": token,
+        "added": added,
+        "api_url": request.build_absolute_uri("/").rstrip("/"),
+        "listen": f"0.0.0.0:{port}" if ":" not in host else f"[::]:{port}",
+    }
     response = render(request, "devices/token.html", context)
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _starts_here_message(device: Device) -> str:
+    what = {
+        "sim": "simulated chamber and controller start",
+        "pi": "firmware on this Pi's pins and its controller start",
+    }.get(device.firmware_hardware, "controller starts")
+    return f"{device.name}: its {what} on this computer within a few seconds."
 
 
 @change_required
@@ -267,16 +283,11 @@ def device_add(request):
         device = form.save(commit=False)
         token = device.issue_token()
         device.save()
-        if device.firmware_hardware:
-            # The spawner runs its firmware and controller here, with a token of their own.
-            what = "simulated chamber" if device.simulated else "firmware on this Pi's pins"
-            messages.success(
-                request,
-                f"Added {device.name}: its {what} and controller start on this computer "
-                "within a few seconds.",
-            )
-            return redirect("device_detail", name=device.name)
-        return _show_token(request, device, token, added=True)
+        if device.controller_address:
+            return _show_token(request, device, token, added=True)
+        # The spawner runs its controller (and our firmware) here, with a token of their own.
+        messages.success(request, f"Added {_starts_here_message(device)}")
+        return redirect("device_detail", name=device.name)
     context = {"form": form, "device": None, "serial_choices": discovery.serial_choices()}
     return render(request, "devices/device_form.html", context)
 
@@ -284,19 +295,27 @@ def device_add(request):
 @change_required
 def device_edit(request, name: str):
     device = get_object_or_404(Device, name=name)
+    was_remote = device.controller_address
     form = DeviceForm(request.POST or None, instance=device)
     if request.method == "POST" and form.is_valid():
-        if form.has_changed():
-            form.save()
-            device.bump_config_version()
-            if control.ask_to_reload(device):
-                messages.success(request, f"Saved; the controller of {device.name} reloaded it.")
-            else:
-                messages.success(
-                    request, f"Saved; the controller of {device.name} picks it up when it runs."
-                )
-        else:
+        if not form.has_changed():
             messages.info(request, "Nothing was changed.")
+            return redirect("device_detail", name=device.name)
+        form.save()
+        device.bump_config_version()
+        if device.controller_address and device.controller_address != was_remote:
+            # Moved to another computer: it needs a token to take there.
+            token = device.issue_token()
+            device.save(update_fields=["token_hash"])
+            return _show_token(request, device, token, added=False)
+        if was_remote and not device.controller_address:
+            messages.success(request, f"Saved. {_starts_here_message(device)}")
+        elif control.ask_to_reload(device):
+            messages.success(request, f"Saved; the controller of {device.name} reloaded it.")
+        else:
+            messages.success(
+                request, f"Saved; the controller of {device.name} picks it up when it runs."
+            )
         return redirect("device_detail", name=device.name)
     return render(request, "devices/device_form.html", {"form": form, "device": device})
 
@@ -305,6 +324,14 @@ def device_edit(request, name: str):
 @change_required
 def device_new_token(request, name: str):
     device = get_object_or_404(Device, name=name)
+    if not device.controller_address:
+        messages.error(
+            request,
+            f"The controller of {device.name} runs on this computer and gets a fresh token each "
+            "time it starts. A token to copy is for a controller on another computer: give its "
+            "address in Edit settings.",
+        )
+        return redirect("device_detail", name=device.name)
     token = device.issue_token()
     device.save(update_fields=["token_hash"])
     return _show_token(request, device, token, added=False)

@@ -35,6 +35,8 @@ def _token_issuer(device_name: str):
 
 
 def device_watchers(device: Device, layout: Layout) -> list[WatcherSpec]:
+    if device.controller_address:
+        return []  # its controller runs on another computer, with the token copied there
     restored = restore_environment()  # changed by a restore: fresh tokens, restored EEPROMs
     controller_env = {"FERMENTRACK_API_URL": config.local_api_url(), **restored}
     specs = []

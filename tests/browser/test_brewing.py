@@ -112,6 +112,27 @@ def test_a_brewer_adds_a_simulated_device(page, log_in, brewer, shoot, assert_fi
     assert_fits_width()
 
 
+def test_a_brewer_adds_a_chamber_whose_controller_runs_on_another_computer(
+    page, log_in, brewer, shoot, assert_fits_width
+):
+    log_in(brewer)
+    page.goto("/devices/add/")
+    page.get_by_label("Name").fill("cellar")
+    page.get_by_label("Network (WiFi or TCP): host and port").check()
+    page.get_by_label("Host", exact=True).fill("192.168.1.40")
+    page.get_by_label("Controller on another computer (optional)").fill("cellar-pi.local:7070")
+    page.get_by_role("button", name="Add device").click()
+
+    expect(page.get_by_role("heading", name="cellar added")).to_be_visible()
+    command = page.locator("#controller-command")
+    expect(command).to_contain_text("fermentrack controller cellar --listen 0.0.0.0:7070")
+    token = page.locator("#device-token").inner_text().strip()
+    assert Device.objects.get(name="cellar").token_matches(token)
+    expect(command).to_contain_text(f"FERMENTRACK_DEVICE_TOKEN={token}")
+    shoot("device-token")
+    assert_fits_width()
+
+
 def test_a_bad_device_name_is_refused_on_the_page(page, log_in, brewer):
     log_in(brewer)
     page.goto("/devices/add/")

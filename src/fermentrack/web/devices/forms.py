@@ -54,6 +54,8 @@ FIELD_CONNECTIONS = {
     "serial_port": "serial",
     "usb_serial": "serial_by_id",
     "baud": "serial serial_by_id",
+    # Our firmware on this computer (simulated, this Pi's pins) has its controller here too.
+    "controller_address": "tcp serial serial_by_id",
 }
 
 

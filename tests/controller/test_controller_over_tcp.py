@@ -21,18 +21,10 @@ from .controller_rig import (
     environment,
     free_port,
 )
-from .fake_controller import short_home
 
 NOWHERE = "http://127.0.0.1:9"
 TOKEN = "the-device-token"
 SECRET = config.token_fingerprint(TOKEN)
-
-
-@pytest.fixture(scope="module")
-def home():
-    with short_home() as folder, pytest.MonkeyPatch.context() as patch:
-        patch.setenv("FERMENTRACK_HOME", str(folder))
-        yield folder
 
 
 @pytest.fixture(scope="module")

@@ -41,6 +41,16 @@ def pi_firmware(tmp_path: Path, *where: str) -> list[str]:
     return [*FIRMWARE, "--eeprom", str(tmp_path / "eeprom"), "--hardware", "pi", *where]
 
 
+def run_until_it_stops(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        pi_firmware(tmp_path, "--tcp", "127.0.0.1:0"),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def test_a_pi_firmware_lists_the_buses_probes_and_its_relay_pins_and_leaves_the_relays_off(
     tmp_path,
 ):
@@ -70,14 +80,7 @@ def test_a_pi_firmware_lists_the_buses_probes_and_its_relay_pins_and_leaves_the_
 
 
 def test_a_pi_firmware_without_libgpiod_stops_with_one_line_naming_the_package(tmp_path):
-    env = pi_environment(tmp_path, standin=False)
-    result = subprocess.run(
-        pi_firmware(tmp_path, "--tcp", "127.0.0.1:0"),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_until_it_stops(tmp_path, pi_environment(tmp_path, standin=False))
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "fermentrack firmware: --hardware pi needs libgpiod's Python bindings: "
@@ -86,14 +89,7 @@ def test_a_pi_firmware_without_libgpiod_stops_with_one_line_naming_the_package(t
 
 
 def test_a_missing_gpio_chip_stops_the_firmware_naming_the_chip_and_the_pins(tmp_path):
-    env = pi_environment(tmp_path, chip=False)
-    result = subprocess.run(
-        pi_firmware(tmp_path, "--tcp", "127.0.0.1:0"),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_until_it_stops(tmp_path, pi_environment(tmp_path, chip=False))
     assert result.returncode == 1
     (line,) = result.stderr.strip().splitlines()
     assert f"GPIO chip {tmp_path / 'gpiochip0'} (FERMENTRACK_GPIO_CHIP)" in line

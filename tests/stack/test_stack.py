@@ -128,23 +128,28 @@ def test_a_circusd_that_is_alive_but_not_answering_is_not_started_again(stack):
     assert len(stack.circusd_processes()) == 1
 
 
+def add_device_on_the_page(browser, name: str, connection: str, dialect: str = "esp") -> None:
+    """Add a device whose firmware runs on this computer, as the add page posts it."""
+    answer = post_form(
+        browser,
+        "/devices/add/",
+        {
+            "name": name,
+            "connection": connection,
+            "dialect": dialect,
+            "log_interval_s": "10",
+            "temp_format": "C",
+        },
+    )
+    assert answer.status_code == 302, answer.text[:500]
+
+
 def test_adding_a_simulated_device_in_the_web_page_brings_up_its_watchers_and_deleting_it_ends_them(
     stack,
 ):
     stack.quickstart()
     browser = stack.browser()
-    answer = post_form(
-        browser,
-        "/devices/add/",
-        {
-            "name": "cellar-2",
-            "connection": "simulated",
-            "dialect": "avr",
-            "log_interval_s": "10",
-            "temp_format": "C",
-        },
-    )
-    assert answer.status_code in (200, 302), answer.text[:500]
+    add_device_on_the_page(browser, "cellar-2", "simulated", dialect="avr")
 
     stack.wait_active("dev-cellar-2", "fw-cellar-2")
     assert eventually(lambda: stack.device_status("cellar-2").get("connected"), 60, "connected")
@@ -180,18 +185,7 @@ def test_a_chamber_on_this_pis_pins_added_on_the_web_page_runs_our_firmware_on_i
     stack.quickstart()
     browser = stack.browser()
 
-    answer = post_form(
-        browser,
-        "/devices/add/",
-        {
-            "name": "keezer",
-            "connection": "pi_gpio",
-            "dialect": "esp",
-            "log_interval_s": "10",
-            "temp_format": "C",
-        },
-    )
-    assert answer.status_code in (200, 302), answer.text[:500]
+    add_device_on_the_page(browser, "keezer", "pi_gpio")
 
     stack.wait_active("dev-keezer", "fw-keezer")
     assert eventually(lambda: stack.device_status("keezer").get("connected"), 60, "connected")

@@ -174,6 +174,33 @@ def test_pointing_at_the_graph_shows_that_moments_date_and_time(page, log_in, be
     expect(moment).to_contain_text(re.compile(r"\d{1,2}:\d{2}"))
 
 
+def test_a_brewer_logs_what_they_did_and_finds_it_marked_on_the_graph(
+    page, log_in, beer, brewer, shoot, assert_fits_width
+):
+    log_in(brewer)
+    page.goto(f"/beers/{beer.pk}/")
+    wait_for_lines(page)
+    page.get_by_label("What happened").fill("Dry hopped with 100 g Citra")
+    page.get_by_role("button", name="Add to the brew log").click()
+
+    expect(page.get_by_text("Added to the brew log at")).to_be_visible()
+    expect(page.locator(".brew-log-entries li")).to_contain_text("Dry hopped with 100 g Citra")
+    wait_for_lines(page)
+    marker = page.locator(".annotation-marker.person")
+    expect(marker).to_have_count(1)
+    marker.click()
+    expect(page.locator(".annotation-text")).to_contain_text("Dry hopped with 100 g Citra")
+    expect(page.locator(".annotation-text")).not_to_contain_text("(person)")
+    shoot("beer-brew-log")
+    assert_fits_width()
+
+    page.get_by_role(
+        "button", name="Remove “Dry hopped with 100 g Citra” from the brew log"
+    ).click()
+    expect(page.get_by_text("Removed from the brew log: Dry hopped")).to_be_visible()
+    expect(page.locator(".brew-log-entries")).to_have_count(0)
+
+
 def drag_across(page, over: dict) -> None:
     """A mouse drag over the middle third of the graph: what a desktop user does to zoom."""
     y = over["y"] + over["height"] / 2

@@ -301,8 +301,10 @@ def _columns(rows: list[tuple], buckets: Buckets, spacing: int) -> dict[str, lis
 
 
 def _annotations(device: Device, start: int, end: int) -> tuple[list[dict], int]:
+    # Up to and including `end`: a note written this very second belongs on a graph that
+    # runs to now.
     found = list(
-        Annotation.objects.filter(device=device, ts__gte=start, ts__lt=end)
+        Annotation.objects.filter(device=device, ts__gte=start, ts__lte=end)
         .order_by("ts", "id")
         .values_list("ts", "text", "source")
     )

@@ -12,6 +12,8 @@ urlpatterns = [
         views.beer_original_gravity,
         name="beer_original_gravity",
     ),
+    path("<int:pk>/log/", views.beer_log_add, name="beer_log_add"),
+    path("<int:pk>/log/<int:entry>/delete/", views.beer_log_delete, name="beer_log_delete"),
     path("<int:pk>/share/", views.beer_share, name="beer_share"),
     path("<int:pk>/unshare/", views.beer_unshare, name="beer_unshare"),
     path("shared/<str:token>/", views.beer_shared, name="beer_shared"),

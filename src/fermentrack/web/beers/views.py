@@ -1,8 +1,9 @@
-"""Pages of the beers app: the list, a beer's graph page, rename and notes, delete, and the
-share link with its public page (that beer's graph and nothing else)."""
+"""Pages of the beers app: the list, a beer's graph page, rename and notes, its brew log,
+delete, and the share link with its public page (that beer's graph and nothing else)."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -13,8 +14,9 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from fermentrack.web.beers.brew_log import BrewLogForm, brew_log, entries_of, local_moment
 from fermentrack.web.beers.forms import BeerForm, OriginalGravityForm
-from fermentrack.web.beers.models import Beer
+from fermentrack.web.beers.models import Annotation, AnnotationSource, Beer
 from fermentrack.web.brewery.access import change_required, view_required
 from fermentrack.web.brewery.models import BrewerySettings
 from fermentrack.web.gravity.summary import beer_gravity
@@ -59,7 +61,14 @@ def beer_list(request):
         return render(request, "beers/beer_list.html", {"beers": beers})
 
 
-def _detail(request, beer: Beer, *, og_form: OriginalGravityForm | None = None, status=200):
+def beer_page(
+    request,
+    beer: Beer,
+    *,
+    og_form: OriginalGravityForm | None = None,
+    log_form: BrewLogForm | None = None,
+    status=200,
+):
     brewery = BrewerySettings.load()
     context = {
         "beer": beer,
@@ -70,6 +79,8 @@ def _detail(request, beer: Beer, *, og_form: OriginalGravityForm | None = None, 
         "share_url": _share_url(request, beer),
         "gravity": beer_gravity(beer),
         "og_form": og_form or OriginalGravityForm(instance=beer),
+        "brew_log": brew_log(beer),
+        "log_form": log_form or BrewLogForm(beer=beer, now=int(time.time())),
     }
     with timezone.override(_zone(brewery)):
         return render(request, "beers/beer_detail.html", context, status=status)
@@ -77,7 +88,7 @@ def _detail(request, beer: Beer, *, og_form: OriginalGravityForm | None = None, 
 
 @view_required
 def beer_detail(request, pk: int):
-    return _detail(request, get_object_or_404(Beer.objects.select_related("device"), pk=pk))
+    return beer_page(request, get_object_or_404(Beer.objects.select_related("device"), pk=pk))
 
 
 @change_required
@@ -87,7 +98,7 @@ def beer_original_gravity(request, pk: int):
     beer = get_object_or_404(Beer.objects.select_related("device"), pk=pk)
     form = OriginalGravityForm(request.POST, instance=beer)
     if not form.is_valid():
-        return _detail(request, Beer.objects.get(pk=pk), og_form=form, status=400)
+        return beer_page(request, Beer.objects.get(pk=pk), og_form=form, status=400)
     beer = form.save()
     if beer.original_gravity is None:
         messages.success(request, f"Original gravity of {beer.name} cleared.")
@@ -173,3 +184,34 @@ def beer_shared(request, token: str):
     response["Referrer-Policy"] = "no-referrer"  # the token is in this page's address
     response["X-Robots-Tag"] = "noindex"
     return response
+
+
+@change_required
+@require_POST
+def beer_log_add(request, pk: int):
+    beer = get_object_or_404(Beer.objects.select_related("device"), pk=pk)
+    with timezone.override(_zone(BrewerySettings.load())):
+        form = BrewLogForm(request.POST, beer=beer, now=int(time.time()))
+        if not form.is_valid():
+            return beer_page(request, beer, log_form=form, status=400)
+        Annotation.objects.create(
+            device=beer.device,
+            ts=form.cleaned_data["at"],
+            text=form.cleaned_data["text"],
+            source=AnnotationSource.PERSON,
+            created_by=request.user,
+        )
+        messages.success(
+            request, f"Added to the brew log at {local_moment(form.cleaned_data['at'])}."
+        )
+    return redirect("beer_detail", pk=beer.pk)
+
+
+@change_required
+@require_POST
+def beer_log_delete(request, pk: int, entry: int):
+    beer = get_object_or_404(Beer.objects.select_related("device"), pk=pk)
+    note = get_object_or_404(entries_of(beer), pk=entry)
+    note.delete()
+    messages.success(request, f"Removed from the brew log: {note.text}")
+    return redirect("beer_detail", pk=beer.pk)

@@ -128,8 +128,11 @@
         plot = makePlot();
         plotGravity = gravityKey(data);
       }
-      plot.setData(columns(data), !range);
-      if (range) plot.setScale("x", { min: range.start, max: range.end });
+      plot.setData(columns(data), false);
+      // The whole beer runs from its start to its end (or now), readings or not: a note
+      // logged a moment ago sits at the right edge, not beyond the last reading.
+      const shown = range || data;
+      plot.setScale("x", { min: shown.start, max: shown.end });
       status.textContent = data.t.length ? "" : "Nothing logged in this stretch yet.";
       status.hidden = !status.textContent;
     }
@@ -238,7 +241,9 @@
     const formatTime = (ts) => window.fermentrackFormatTime(ts, config.time_zone);
 
     function showAnnotation(note) {
-      annotationText.textContent = `${formatTime(note.ts)}: ${note.text} (${note.source})`;
+      // The brewer's own entries read as written; the machines' say who wrote them.
+      const by = note.source === "person" ? "" : ` (${note.source})`;
+      annotationText.textContent = `${formatTime(note.ts)}: ${note.text}${by}`;
       annotationText.hidden = false;
     }
 
@@ -257,7 +262,7 @@
         if (note.ts < min || note.ts > max) continue;
         const marker = document.createElement("button");
         marker.type = "button";
-        marker.className = "annotation-marker";
+        marker.className = `annotation-marker ${note.source}`;
         marker.style.left = `${u.valToPos(note.ts, "x")}px`;
         marker.title = `${formatTime(note.ts)}: ${note.text}`;
         marker.setAttribute("aria-label", `Note: ${note.text}`);

@@ -114,3 +114,15 @@ def profile_start(device: Device, profiles) -> ProfileStart:
         for profile in profiles
     ]
     return ProfileStart(links=links, form_url=None)
+
+
+def run_profile(device: Device) -> str | None:
+    """Ask the device's controller to load its new profile and run it; None when it did, else
+    the problem in plain words (the record stands either way: the controller picks it up from
+    its configuration when it is back)."""
+    try:
+        client.reload_config(device.name)
+        client.set_mode(device.name, "profile")
+    except ControllerProblem as problem:
+        return str(problem)
+    return None

@@ -11,6 +11,7 @@ urlpatterns = [
     path("devices/<slug:name>/", views.device_detail, name="device_detail"),
     path("devices/<slug:name>/status/", views.device_status, name="device_status"),
     path("devices/<slug:name>/mode/", views.device_set_mode, name="device_set_mode"),
+    path("devices/<slug:name>/ramp/", views.device_ramp, name="device_ramp"),
     path("devices/<slug:name>/constants/", views.device_constants, name="device_constants"),
     path("devices/<slug:name>/hardware/", views.device_hardware, name="device_hardware"),
     path("devices/<slug:name>/beer/start/", views.beer_start, name="device_beer_start"),

@@ -8,6 +8,7 @@ fermentrack.controller.client.
 from __future__ import annotations
 
 import time
+from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.db.models import ProtectedError
@@ -31,6 +32,7 @@ from fermentrack.web.devices.forms import (
 )
 from fermentrack.web.devices.models import Device, split_controller_address
 from fermentrack.web.profiles.models import FermentationProfile, hold_under_way
+from fermentrack.web.profiles.ramps import RampForm, beer_temperature_now, start_ramp
 
 
 @view_required
@@ -56,7 +58,7 @@ def _mode_initial(status: dict) -> dict:
     return {"mode": mode} if mode == "off" else {}
 
 
-def _detail(request, device: Device, *, mode_form=None, beer_form=None):
+def _detail(request, device: Device, *, mode_form=None, beer_form=None, ramp_form=None):
     card = device_card(device, timezone.now())
     profiles = FermentationProfile.objects.all()
     context = {
@@ -65,6 +67,7 @@ def _detail(request, device: Device, *, mode_form=None, beer_form=None):
         "mode_form": mode_form
         or ModeForm(initial=_mode_initial(device.status or {}), temp_format=device.temp_format),
         "beer_form": beer_form or StartBeerForm(device=device),
+        "ramp_form": ramp_form or RampForm(temp_format=device.temp_format),
         "profiles": profiles,
         "profile_start": control.profile_start(device, profiles),
         "recent_beers": device.beers.all()[:5],
@@ -97,6 +100,39 @@ def device_set_mode(request, name: str):
         device, form.cleaned_data["mode"], form.cleaned_data["temperature"]
     )
     (messages.success if outcome.ok else messages.error)(request, outcome.message)
+    return redirect("device_detail", name=device.name)
+
+
+@require_POST
+@change_required
+def device_ramp(request, name: str):
+    """Take the beer from its temperature now to another at a set pace (profiles/ramps.py)."""
+    device = get_object_or_404(Device, name=name)
+    form = RampForm(request.POST, temp_format=device.temp_format)
+    start = beer_temperature_now(device, time.time()) if form.is_valid() else None
+    if form.is_valid() and start is None:
+        form.add_error(
+            None,
+            f"{device.name} has no recent beer temperature in °{device.temp_format}, and a ramp "
+            "starts from it: check the beer sensor on the sensors and actuators page.",
+        )
+    if not form.is_valid():
+        return _detail(request, device, ramp_form=form)
+    target, pace = float(form.cleaned_data["target"]), float(form.cleaned_data["pace"])
+    with timezone.override(ZoneInfo(BrewerySettings.load().time_zone)):
+        profile = start_ramp(device, start, target, pace)
+    problem = control.run_profile(device)
+    if problem:
+        messages.warning(
+            request,
+            f"The ramp is set to run on {device.name} as {profile.name}, but {problem}, so the "
+            "device has not switched to it yet.",
+        )
+    else:
+        messages.success(
+            request,
+            f"{device.name} ramps the beer to {target:g} °{device.temp_format}: {profile.name}.",
+        )
     return redirect("device_detail", name=device.name)
 
 

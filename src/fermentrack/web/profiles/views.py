@@ -16,9 +16,9 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
 from fermentrack.brewpi.profile_schedule import format_offset, summary
-from fermentrack.controller import client
 from fermentrack.web.brewery.access import change_required, view_required
 from fermentrack.web.brewery.models import BrewerySettings
+from fermentrack.web.devices import control
 from fermentrack.web.profiles import formats
 from fermentrack.web.profiles.forms import (
     CopyProfileForm,
@@ -222,17 +222,6 @@ def profile_import(request):
     return render(request, "profiles/profile_import.html", {"form": form})
 
 
-def tell_controller(device) -> str | None:
-    """Ask the device's controller to load its new profile and run it; None when it did, else
-    the problem in plain words (the record stands either way)."""
-    try:
-        client.reload_config(device.name)
-        client.set_mode(device.name, "profile")
-    except (client.ControllerUnavailable, client.ControllerError) as problem:
-        return str(problem)
-    return None
-
-
 def _device_page(device) -> str:
     try:
         return reverse("device_detail", args=[device.name])
@@ -249,7 +238,7 @@ def profile_start(request, pk: int):
         device, offset = form.cleaned_data["device"], form.cleaned_data["start_at"]
         profile.start_on(device, offset)
         where = "from the beginning" if offset == 0 else f"{format_offset(offset)} in"
-        problem = tell_controller(device)
+        problem = control.run_profile(device)
         if problem:
             messages.warning(
                 request,

@@ -27,9 +27,11 @@ def web(home):
         app.stop()
 
 
-@pytest.fixture(autouse=True, scope="session")
+@pytest.fixture(autouse=True, scope="package")
 def client_without_the_web_apps_lookup():
     """These tests use client.py as the web app's processes do but with no database of their
     own: the remote-controller lookup the devices app installs when Django starts (in this
-    test process too) is taken out, and a test that wants one installs its own."""
-    client.use_remote_lookup(None)
+    test process too) is taken out for this package's tests and put back after them."""
+    previous = client.use_remote_lookup(None)
+    yield
+    client.use_remote_lookup(previous)

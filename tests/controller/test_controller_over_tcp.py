@@ -1,12 +1,15 @@
 """A controller on another computer than the web app: it answers interfaces.md §2 over TCP
-(`--listen`) once a connection's first line carries the device's secret, and client.py reaches
-it there when the web app's lookup names it. A real controller process on our firmware."""
+(`--listen`) once a connection has answered its challenge with the proof of the device's secret,
+and client.py reaches it there when the web app's lookup names it. A real controller process on
+our firmware."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import subprocess
+import threading
 
 import pytest
 
@@ -45,25 +48,46 @@ def remote(home):
         firmware.stop()
 
 
+@contextlib.contextmanager
+def looking_up(found: Remote):
+    """client.py told that the controller of "far" answers at `found` (the web app's hook)."""
+    previous = client.use_remote_lookup(lambda name: found if name == "far" else None)
+    try:
+        yield found
+    finally:
+        client.use_remote_lookup(previous)
+
+
 @pytest.fixture
 def looked_up(remote):
-    client.use_remote_lookup(lambda name: remote if name == "far" else None)
-    yield remote
-    client.use_remote_lookup(None)
+    with looking_up(remote):
+        yield remote
 
 
-def answers(port: int, *lines: bytes, count: int) -> list[dict]:
-    """The first `count` answers to `lines` on a raw TCP connection; fewer when the controller
-    closes the connection first."""
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
-        raw.sendall(b"".join(lines))
-        received = b""
-        while received.count(b"\n") < count:
-            chunk = raw.recv(65536)
-            if not chunk:
-                break
-            received += chunk
-    return [json.loads(line) for line in received.splitlines()[:count]]
+class RawConnection:
+    """A TCP connection to the controller read line by line, as a stranger would use it."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.lines = self.sock.makefile("rb")
+
+    def line(self) -> dict | None:
+        raw = self.lines.readline()
+        return json.loads(raw) if raw else None
+
+    def send(self, *objects: dict) -> None:
+        self.sock.sendall(b"".join(json.dumps(o).encode() + b"\n" for o in objects))
+
+    def close(self) -> None:
+        self.lines.close()
+        self.sock.close()
+
+
+@pytest.fixture
+def raw(remote):
+    connection = RawConnection(remote.port)
+    yield connection
+    connection.close()
 
 
 def test_client_py_reaches_a_controller_on_another_computer_over_tcp(looked_up):
@@ -77,46 +101,113 @@ def test_client_py_reaches_a_controller_on_another_computer_over_tcp(looked_up):
     assert client.status("far")["settings"]["beerSet"] == 18.5
 
 
-def test_a_tcp_connection_without_the_secret_first_is_refused_and_closed(remote):
-    replies = answers(remote.port, b'{"cmd": "status"}\n', b'{"cmd": "status"}\n', count=2)
-
-    assert replies == [  # one refusal, then the connection closed: the second went unanswered
-        {
-            "ok": False,
-            "error": 'the first line must be {"auth": "<secret>"} with this device\'s secret '
-            "(wrong or missing secret)",
-        }
-    ]
-
-
-def test_after_the_secret_one_connection_carries_several_requests(remote):
-    auth = json.dumps({"auth": SECRET}).encode() + b"\n"
-    replies = answers(remote.port, auth, b'{"cmd": "status"}\n', b'{"cmd": "nonsense"}\n', count=2)
-
-    assert replies[0]["ok"] is True and replies[0]["connected"] is True
-    assert replies[1]["ok"] is False and "unknown cmd" in replies[1]["error"]
-
-
-def test_a_wrong_secret_reads_as_a_refusal_on_the_device_page(remote):
-    client.use_remote_lookup(lambda name: Remote(remote.host, remote.port, "0" * 64))
+def test_each_connection_opens_with_a_new_challenge(remote):
+    first, second = RawConnection(remote.port), RawConnection(remote.port)
     try:
-        with pytest.raises(ControllerError, match="with this device's secret"):
-            client.status("far")
+        nonces = [first.line()["nonce"], second.line()["nonce"]]
     finally:
-        client.use_remote_lookup(None)
+        first.close()
+        second.close()
+    assert len(set(nonces)) == 2 and all(len(nonce) == 64 for nonce in nonces)
+
+
+def test_a_request_without_the_proof_first_is_refused_and_the_connection_closed(raw):
+    raw.line()  # the challenge
+    raw.send({"cmd": "status"}, {"cmd": "status"})
+
+    assert raw.line() == {
+        "ok": False,
+        "error": 'the first line must be {"auth": "<proof>"}, the answer to the challenge '
+        "(interfaces.md §2)",
+    }
+    assert raw.line() is None  # closed: the second request went unanswered
+
+
+def test_a_proof_recorded_on_one_connection_does_not_open_another(remote, raw):
+    nonce = raw.line()["nonce"]
+    raw.send({"auth": client.proof(SECRET, nonce)}, {"cmd": "status"})
+    assert raw.line()["ok"] is True
+
+    replay = RawConnection(remote.port)
+    try:
+        replay.line()  # a new challenge, which the recorded proof does not answer
+        replay.send({"auth": client.proof(SECRET, nonce)}, {"cmd": "status"})
+        refusal = replay.line()
+    finally:
+        replay.close()
+    assert refusal["ok"] is False and refusal["error"].startswith("wrong token")
+
+
+def test_after_the_proof_one_connection_carries_several_requests(raw):
+    nonce = raw.line()["nonce"]
+    raw.send({"auth": client.proof(SECRET, nonce)}, {"cmd": "status"}, {"cmd": "nonsense"})
+
+    status, unknown = raw.line(), raw.line()
+
+    assert status["ok"] is True and status["connected"] is True
+    assert unknown["ok"] is False and "unknown cmd" in unknown["error"]
+
+
+def test_a_wrong_token_reads_as_a_refusal_saying_which_token_to_use(remote):
+    with (
+        looking_up(Remote(remote.host, remote.port, "0" * 64)),
+        pytest.raises(ControllerError) as refused,
+    ):
+        client.status("far")
+
+    assert str(refused.value) == (
+        "the controller of 'far' refused: wrong token: this controller runs with another token "
+        "than the web app knows; start it with the token the web app showed last"
+    )
 
 
 def test_a_remote_controller_that_is_not_listening_is_named_with_its_address():
     port = free_port()
-    client.use_remote_lookup(lambda name: Remote("127.0.0.1", port, SECRET))
+    with (
+        looking_up(Remote("127.0.0.1", port, SECRET)),
+        pytest.raises(ControllerUnavailable) as problem,
+    ):
+        client.status("far")
+
+    assert str(problem.value) == (
+        f"the controller of 'far' is not answering on 127.0.0.1:{port}: is it running there, "
+        f"with --listen on port {port}?"
+    )
+
+
+def test_something_else_on_the_port_is_not_taken_for_a_controller():
+    with socket.socket() as stranger:
+        stranger.bind(("127.0.0.1", 0))
+        stranger.listen()
+        port = stranger.getsockname()[1]
+
+        def greet() -> None:
+            connection, _ = stranger.accept()
+            with connection:
+                connection.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+
+        greeter = threading.Thread(target=greet)
+        greeter.start()
+        with (
+            looking_up(Remote("127.0.0.1", port, SECRET)),
+            pytest.raises(ControllerUnavailable, match="did not open with a challenge"),
+        ):
+            client.status("far")
+        greeter.join(5)
+
+
+def test_a_lookup_that_fails_reads_as_a_controller_that_cannot_be_reached():
+    def broken(name: str) -> Remote:
+        raise RuntimeError("the database is locked")
+
+    previous = client.use_remote_lookup(broken)
     try:
         with pytest.raises(ControllerUnavailable) as problem:
             client.status("far")
     finally:
-        client.use_remote_lookup(None)
+        client.use_remote_lookup(previous)
     assert str(problem.value) == (
-        f"the controller of 'far' is not answering on 127.0.0.1:{port}: is it running there, "
-        f"with --listen 127.0.0.1:{port}?"
+        "the controller of 'far' could not be looked up: RuntimeError: the database is locked"
     )
 
 

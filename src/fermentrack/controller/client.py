@@ -5,14 +5,17 @@ one JSON line, `{"ok": true, ...}` or `{"ok": false, "error": "..."}`. Every cal
 connection and gives up after `timeout` seconds in all, so a hung controller costs a page at most
 that long. Imports only the standard library and fermentrack.config: no Django here.
 
-A controller on another computer is reached over TCP instead, its requests after a first line
-`{"auth": "<secret>"}`. Which controllers those are, the web app says once at start through
-`use_remote_lookup` (a function of the device's name answering a `Remote`, or None for a
+A controller on another computer is reached over TCP instead: it opens with a challenge
+`{"nonce": "..."}`, answered with `{"auth": "<proof>"}` (`proof`: the nonce signed with the
+device's secret) before the request. Which controllers those are, the web app says once at start
+through `use_remote_lookup` (a function of the device's name answering a `Remote`, or None for a
 controller on this computer).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import socket
 import time
@@ -69,13 +72,22 @@ class Remote(NamedTuple):
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 
-_remote_lookup: Callable[[str], Remote | None] | None = None
+RemoteLookup = Callable[[str], "Remote | None"]
+_remote_lookup: RemoteLookup | None = None
 
 
-def use_remote_lookup(lookup: Callable[[str], Remote | None] | None) -> None:
-    """Install how a device name is looked up for a controller on another computer."""
+def use_remote_lookup(lookup: RemoteLookup | None) -> RemoteLookup | None:
+    """Install how a device name is looked up for a controller on another computer; answers
+    the lookup it replaces."""
     global _remote_lookup
-    _remote_lookup = lookup
+    previous, _remote_lookup = _remote_lookup, lookup
+    return previous
+
+
+def proof(secret: str, nonce: str) -> str:
+    """The answer to a controller's challenge: HMAC-SHA256 of the nonce keyed with the device's
+    secret, in hex. Only who holds the secret can give it, and it is good for one nonce."""
+    return hmac.new(secret.encode(), nonce.encode(), hashlib.sha256).hexdigest()
 
 
 class _BrokenAnswer(Exception):
@@ -91,16 +103,19 @@ def send(name: str, cmd: str, timeout: float = DEFAULT_TIMEOUT_S, **args: Any) -
     """
     request = json.dumps({"cmd": cmd, **args}, separators=(",", ":")).encode() + b"\n"
     deadline = time.monotonic() + timeout
-    remote = _remote_lookup(name) if _remote_lookup is not None else None
+    remote = _look_up(name)
     path = config.controller_socket_path(name) if remote is None else None
-    if remote is not None:
-        request = json.dumps({"auth": remote.secret}).encode() + b"\n" + request
-    elif not path.exists():
+    if remote is None and not path.exists():
         raise ControllerUnavailable(name, "is not running")
     sent = False
     try:
         connection = _connect(remote, path, timeout)
         with connection:
+            if remote is not None:
+                nonce = _challenge(name, _read_line(connection, deadline))
+                request = (
+                    json.dumps({"auth": proof(remote.secret, nonce)}).encode() + b"\n" + request
+                )
             connection.sendall(request)
             sent = True
             line = _read_line(connection, deadline)
@@ -110,8 +125,8 @@ def send(name: str, cmd: str, timeout: float = DEFAULT_TIMEOUT_S, **args: Any) -
         if remote is not None:
             raise ControllerUnavailable(
                 name,
-                f"is not answering on {remote.where}: is it running there, with "
-                f"--listen {remote.where}?",
+                f"is not answering on {remote.where}: is it running there, with --listen on "
+                f"port {remote.port}?",
             ) from None
         # The socket file is left over from a controller that is gone.
         raise ControllerUnavailable(name, "is not running") from None
@@ -129,6 +144,33 @@ def send(name: str, cmd: str, timeout: float = DEFAULT_TIMEOUT_S, **args: Any) -
             name, f"cannot be reached{where}: {error.strerror or error}", sent=sent
         ) from None
     return _parse_answer(name, cmd, line)
+
+
+def _look_up(name: str) -> Remote | None:
+    if _remote_lookup is None:
+        return None
+    try:
+        return _remote_lookup(name)
+    except Exception as error:  # a database that is down must read as an unreachable controller
+        raise ControllerUnavailable(
+            name, f"could not be looked up: {type(error).__name__}: {error}"
+        ) from None
+
+
+def _challenge(name: str, line: bytes) -> str:
+    """The nonce of a controller's first line over TCP; a refusal or a stranger is an error."""
+    try:
+        first = json.loads(line)
+    except ValueError:
+        first = None
+    nonce = first.get("nonce") if isinstance(first, dict) else None
+    if isinstance(nonce, str) and 16 <= len(nonce) <= 256:
+        return nonce
+    if isinstance(first, dict) and first.get("ok") is False:
+        raise ControllerError(name, str(first.get("error") or "no reason given"))
+    raise ControllerUnavailable(
+        name, f"did not open with a challenge (is that a Fermentrack controller?): {_clip(line)}"
+    )
 
 
 def _connect(remote: Remote | None, path: Path | None, timeout: float) -> socket.socket:

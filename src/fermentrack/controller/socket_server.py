@@ -6,9 +6,11 @@ owns the wire: framing, the 64 KB line limit, reading and checking a request's a
 2-second answer deadline, and turning every failure into `{"ok": false, "error": "..."}`. What
 a command means is the controller's business (the `Commands` it is given).
 
-Over TCP a connection's first line must be `{"auth": "<secret>"}` with the device's secret (the
-SHA-256 of its token in hex: the web app keeps exactly that, the controller works it out from
-its token); anything else is answered with an error and the connection closed.
+Over TCP the controller opens each connection with a challenge, `{"nonce": "<64 hex>"}`, and the
+client's first line must be `{"auth": "<proof>"}`: the HMAC-SHA256 of the nonce keyed with the
+device's secret (the SHA-256 of its token in hex, which the web app keeps and the controller
+works out from its token). Neither the token nor the secret travels, and a recorded connection
+cannot be replayed. Anything else is answered with an error and the connection closed.
 """
 
 from __future__ import annotations
@@ -20,10 +22,13 @@ import json
 import logging
 import math
 import os
+import secrets
 import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol
+
+from fermentrack.controller.client import proof
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +154,7 @@ class SocketServer:
         self.commands = commands
         self.deadline_s = deadline_s
         self.tcp = tcp
-        self._secret = secret.encode()
+        self._secret = secret
         self._servers: list[asyncio.Server] = []
         self._connections: set[asyncio.Task] = set()
 
@@ -231,28 +236,33 @@ class SocketServer:
     async def _authenticated(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> bool:
-        """Read the first line of a TCP connection; answer and refuse anything but the secret."""
+        """Challenge a TCP client; answer and refuse anything but the proof of the secret."""
         peer = writer.get_extra_info("peername")
+        nonce = secrets.token_hex(32)
+        await self._write(writer, {"nonce": nonce})
         try:
             line = await asyncio.wait_for(reader.readuntil(b"\n"), AUTH_TIMEOUT_S)
         except TimeoutError:
-            problem = f"no first line within {AUTH_TIMEOUT_S:g} s"
+            problem = f"no answer to the challenge within {AUTH_TIMEOUT_S:g} s"
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-            problem = "the connection ended or its first line was too long"
+            problem = "the connection ended, or its first line was too long"
         else:
-            secret = _auth_secret(line[:MAX_AUTH_BYTES])
-            if secret is not None and hmac.compare_digest(secret, self._secret):
+            offered = _auth_proof(line[:MAX_AUTH_BYTES])
+            expected = proof(self._secret, nonce).encode()
+            if offered is None:
+                problem = (
+                    'the first line must be {"auth": "<proof>"}, the answer to the challenge '
+                    "(interfaces.md §2)"
+                )
+            elif hmac.compare_digest(offered, expected):
                 return True
-            problem = "wrong or missing secret"
+            else:
+                problem = (
+                    "wrong token: this controller runs with another token than the web app "
+                    "knows; start it with the token the web app showed last"
+                )
         log.warning("refused a TCP client %s: %s", peer, problem)
-        await self._write(
-            writer,
-            {
-                "ok": False,
-                "error": 'the first line must be {"auth": "<secret>"} with this device\'s secret '
-                f"({problem})",
-            },
-        )
+        await self._write(writer, {"ok": False, "error": problem})
         return False
 
     async def _serve_lines(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
@@ -312,13 +322,13 @@ class SocketServer:
         await writer.drain()
 
 
-def _auth_secret(line: bytes) -> bytes | None:
+def _auth_proof(line: bytes) -> bytes | None:
     try:
         first = json.loads(line)
     except (ValueError, RecursionError):
         return None
-    secret = first.get("auth") if isinstance(first, dict) else None
-    return secret.encode() if isinstance(secret, str) else None
+    offered = first.get("auth") if isinstance(first, dict) else None
+    return offered.encode() if isinstance(offered, str) else None
 
 
 def _too_long() -> dict:

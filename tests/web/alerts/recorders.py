@@ -34,6 +34,8 @@ class HttpRecorder:
 
     statuses: list[int] = field(default_factory=lambda: [200])
     requests: list[Request] = field(default_factory=list)
+    # Seconds to wait before answering a request whose body holds the key: a slow service.
+    slow: dict[bytes, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.port = free_port()
@@ -48,6 +50,7 @@ class HttpRecorder:
                     recorder.requests.append(Request(self.path, dict(self.headers), body))
                     index = min(len(recorder.requests), len(recorder.statuses)) - 1
                     status = recorder.statuses[index]
+                time.sleep(max((s for key, s in recorder.slow.items() if key in body), default=0))
                 answer = b'{"ok": true}' if status < 400 else b"refused by the recorder"
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(answer)))

@@ -15,7 +15,7 @@ from email.header import decode_header, make_header
 import pytest
 from django.core.management import call_command
 
-from fermentrack.web.alerts import delivery
+from fermentrack.web.alerts import delivery, rules
 from fermentrack.web.alerts.evaluator import check_rule, check_rules
 from fermentrack.web.alerts.models import AlertEvent, AlertRule
 from fermentrack.web.beers.models import Beer, LogPoint
@@ -276,6 +276,41 @@ def test_a_server_that_hangs_until_its_timeout_delays_no_other_channel(
         f"sent by ntfy to {recorder.url}",
         "webhook failed (attempt 1, again in 10 s)",
     ]
+
+
+def test_an_alert_and_its_recovery_reach_one_target_in_the_order_they_happened(chamber, recorder):
+    recorder.slow = {b'"state": "firing"': 0.5}  # the alert is answered slowly
+    fired = fired_event(chamber, webhook_url=f"{recorder.url}/hook", ntfy_topic="")
+    recovered = AlertEvent.record(fired.rule, rules.Action.RECOVER, "Readings again.", NOW + 1)
+
+    assert delivery.deliver_pending(NOW + 1) is None
+
+    alert, recovery = recorder.on("/hook")
+    assert [json.loads(r.body)["state"] for r in (alert, recovery)] == ["firing", "recovered"]
+    assert recovery.at - alert.at >= 0.5, "the recovery was sent before the alert was answered"
+    recovered.refresh_from_db()
+    assert recovered.deliveries[0]["status"] == "sent"
+
+
+def test_an_alert_that_cannot_be_put_together_fails_alone_and_the_others_are_sent(
+    chamber, recorder, monkeypatch
+):
+    event = fired_event(
+        chamber, webhook_url=f"{recorder.url}/hook", ntfy_server=recorder.url, ntfy_topic="b"
+    )
+    original = delivery.webhook_request
+
+    def broken(url, event):
+        raise ValueError("no subject to name")
+
+    monkeypatch.setattr(delivery, "webhook_request", broken)
+    assert delivery.deliver_pending(NOW) == NOW + 10
+    monkeypatch.setattr(delivery, "webhook_request", original)
+
+    event.refresh_from_db()
+    hook, ntfy = event.deliveries
+    assert (hook["status"], hook["attempts"], hook["error"]) == ("pending", 1, "no subject to name")
+    assert ntfy["status"] == "sent"
 
 
 def test_a_channel_that_keeps_failing_is_recorded_as_failed_with_its_error(chamber, recorder):

@@ -3,20 +3,22 @@
 
 Each channel of an event is one delivery, tried with a timeout; a failure is recorded with its
 error and tried again later (after 10 s, 60 s, then 5 min), at most MAX_ATTEMPTS times. A
-channel that fails never stops the others: every error is caught, logged and kept, and the
-deliveries due are sent side by side (SEND_THREADS), so a server that hangs until its timeout
-delays no other channel. What is sent is put together, and every result recorded, on the
-calling thread: the sending threads only talk to the services, never to the database.
+channel that fails never stops the others: every error is caught, logged and kept. Deliveries
+due to different targets are sent side by side (SEND_THREADS), so a server that hangs until its
+timeout delays no other channel; one target's are sent in the order they happened. What is sent
+is put together, and every result recorded, on the calling thread: the sending threads only talk
+to the services, never to the database.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import queue
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from email.header import Header
 from functools import partial
 from urllib.parse import urlsplit
@@ -163,9 +165,11 @@ def _record(event: AlertEvent, delivery: dict, error: BaseException | None, now:
 
 
 def deliver_pending(now: int) -> int | None:
-    """Try every pending delivery that is due at `now`, side by side, recording each result as
-    it comes (so a hung server holds back no other's record). Answers when the next retry is
-    due (Unix seconds), or None when nothing is pending."""
+    """Try every pending delivery that is due at `now` and record each result as it comes.
+    Each channel target gets its alerts one after another, in the order they happened (an alert
+    and its recovery never swap places); different targets are sent side by side, so a hung
+    server holds back no other. Answers when the next retry is due (Unix seconds), or None when
+    nothing is pending."""
     events = list(
         AlertEvent.objects.filter(sending=True)
         .select_related("rule__beer__device", "rule__device", "rule__sensor")
@@ -178,18 +182,7 @@ def deliver_pending(now: int) -> int | None:
         if delivery["status"] == DeliveryStatus.PENDING and delivery["next_try"] <= now
     ]
     if due:
-        mail = MailSettings.load() if any(d["channel"] == Channel.EMAIL for _, d in due) else None
-        requests = []
-        for event, delivery in due:
-            delivery["attempts"] += 1
-            requests.append(_request(delivery, event, mail))
-        workers = min(SEND_THREADS, len(due))
-        with ThreadPoolExecutor(workers, thread_name_prefix="alert-send") as pool:
-            attempts = {pool.submit(send): pair for send, pair in zip(requests, due, strict=True)}
-            for attempt in as_completed(attempts):
-                event, delivery = attempts[attempt]
-                _record(event, delivery, attempt.exception(), now)
-                event.save(update_fields=["deliveries", "sending"])
+        _send_due(due, now)
     pending = [
         delivery["next_try"]
         for event in events
@@ -197,3 +190,39 @@ def deliver_pending(now: int) -> int | None:
         if delivery["status"] == DeliveryStatus.PENDING
     ]
     return min(pending) if pending else None
+
+
+def _send_due(due: list[tuple[AlertEvent, dict]], now: int) -> None:
+    mail = MailSettings.load() if any(d["channel"] == Channel.EMAIL for _, d in due) else None
+    lines: dict[tuple[str, str], list[tuple[AlertEvent, dict, Callable[[], None]]]] = {}
+    for event, delivery in due:
+        delivery["attempts"] += 1
+        try:
+            send = _request(delivery, event, mail)
+        except Exception as error:  # what cannot be put together counts as a failed attempt
+            _record(event, delivery, error, now)
+            event.save(update_fields=["deliveries", "sending"])
+            continue
+        lines.setdefault((delivery["channel"], delivery["target"]), []).append(
+            (event, delivery, send)
+        )
+    outcomes: queue.SimpleQueue = queue.SimpleQueue()
+
+    def send_in_order(line: list[tuple[AlertEvent, dict, Callable[[], None]]]) -> None:
+        for event, delivery, send in line:
+            try:
+                send()
+            except BaseException as error:  # recorded on the alerter's thread, whatever it is
+                outcomes.put((event, delivery, error))
+            else:
+                outcomes.put((event, delivery, None))
+
+    if not lines:
+        return
+    with ThreadPoolExecutor(min(SEND_THREADS, len(lines)), thread_name_prefix="alert-send") as pool:
+        for line in lines.values():
+            pool.submit(send_in_order, line)
+        for _ in range(sum(len(line) for line in lines.values())):
+            event, delivery, error = outcomes.get()
+            _record(event, delivery, error, now)
+            event.save(update_fields=["deliveries", "sending"])

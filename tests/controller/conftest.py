@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fermentrack.controller import client
-
-from .controller_rig import WebApp
+from .controller_rig import WebApp, outside_the_web_app
 from .fake_controller import short_home
 
 
@@ -28,10 +26,8 @@ def web(home):
 
 
 @pytest.fixture(autouse=True, scope="package")
-def client_without_the_web_apps_lookup():
-    """These tests use client.py as the web app's processes do but with no database of their
-    own: the remote-controller lookup the devices app installs when Django starts (in this
-    test process too) is taken out for this package's tests and put back after them."""
-    previous = client.use_remote_lookup(None)
-    yield
-    client.use_remote_lookup(previous)
+def client_outside_the_web_app():
+    """These tests use client.py with no database of their own: the devices app's lookup of
+    controllers elsewhere is taken out for this package's tests and put back after them."""
+    with outside_the_web_app():
+        yield

@@ -7,6 +7,7 @@ the web app is reached over HTTP and through `fermentrack manage shell`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -26,6 +27,19 @@ from fermentrack.firmware.first_start import wiring_definitions
 
 from . import web_app
 from .web_app import free_port
+
+
+@contextlib.contextmanager
+def outside_the_web_app():
+    """client.py as a process outside the web app uses it: controllers on this computer, reached
+    on their unix sockets, without the devices app's lookup of controllers elsewhere (which
+    Django installs in this test process too, and which reads the database)."""
+    previous = client.use_remote_lookup(None)
+    try:
+        yield
+    finally:
+        client.use_remote_lookup(previous)
+
 
 FERMENTRACK = [sys.executable, "-m", "fermentrack.cli"]
 GRAPH_WINDOW_S = 4000  # the graph's widest answer: one row a second over this range

@@ -29,6 +29,7 @@ from controller.controller_rig import (
     WebApp,
     environment,
     eventually,
+    outside_the_web_app,
 )
 from controller.fake_controller import short_home
 from fermentrack.controller import client
@@ -38,6 +39,13 @@ from .recorders import HttpRecorder, SmtpSink
 SPEED = 7200
 NAME = "alerted"
 RULE_S = 15
+
+
+@pytest.fixture(autouse=True, scope="module")
+def client_outside_the_web_app():
+    """This test process talks to the chamber's controller as an onlooker, not as the web app."""
+    with outside_the_web_app():
+        yield
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from controller.controller_rig import (
     WebApp,
     environment,
     eventually,
+    outside_the_web_app,
 )
 from controller.fake_controller import short_home
 from controller.web_app import free_port
@@ -68,6 +69,13 @@ class BridgeProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def client_outside_the_web_app():
+    """This test process talks to the chamber's controller as an onlooker, not as the web app."""
+    with outside_the_web_app():
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -31,9 +31,8 @@ def pi_environment(tmp_path: Path, *, standin: bool = True, chip: bool = True) -
         "FERMENTRACK_GPIO_DOOR_PIN": "24",
         "FERMENTRACK_HOME": str(tmp_path / "home"),
     }
-    env.pop("PYTHONPATH", None)
-    if standin:
-        env["PYTHONPATH"] = str(SUPPORT)
+    # The stand-in, or a gpiod that is not libgpiod 2's (whatever this machine has installed).
+    env["PYTHONPATH"] = str(SUPPORT if standin else SUPPORT / "without_gpiod")
     return env
 
 
@@ -83,8 +82,8 @@ def test_a_pi_firmware_without_libgpiod_stops_with_one_line_naming_the_package(t
     result = run_until_it_stops(tmp_path, pi_environment(tmp_path, standin=False))
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        "fermentrack firmware: --hardware pi needs libgpiod's Python bindings: "
-        "pip install 'fermentrack[pi]'"
+        "fermentrack firmware: --hardware pi needs the Python bindings of libgpiod 2 (gpiod 2.x; "
+        "the system's older python3-libgpiod will not do): pip install 'fermentrack[pi]'"
     ]
 
 

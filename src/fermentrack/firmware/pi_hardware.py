@@ -129,7 +129,8 @@ class LibgpiodLines:
             from gpiod.line import Direction, Value
         except ImportError:
             raise ValueError(
-                "--hardware pi needs libgpiod's Python bindings: pip install 'fermentrack[pi]'"
+                "--hardware pi needs the Python bindings of libgpiod 2 (gpiod 2.x; the system's "
+                "older python3-libgpiod will not do): pip install 'fermentrack[pi]'"
             ) from None
 
         self._value = Value

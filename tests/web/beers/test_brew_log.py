@@ -180,3 +180,11 @@ def test_an_entry_written_this_second_is_on_a_graph_that_ends_this_second(
     ).json()
 
     assert [a["text"] for a in graph["annotations"]] == ["Gravity 1.012 by hand"]
+
+
+def test_an_ended_beers_entry_needs_its_time_and_says_when_the_beer_ran(brewer_client, ended):
+    answer = add(brewer_client, ended, text="Bottled")
+
+    assert answer.context["log_form"].errors["at"] == ["This field is required."]
+    assert "between 2025-05-01 12:00 and 2025-05-15 12:00" in answer.content.decode()
+    assert not Annotation.objects.exists()

@@ -74,6 +74,15 @@ def test_only_one_active_chamber_may_use_this_pis_pins():
     assert DeviceForm(device_data(name="fridge-2", connection="pi_gpio")).is_valid()
 
 
+def test_the_database_holds_one_active_chamber_on_the_pins_when_two_saves_race():
+    from django.db import IntegrityError, transaction
+
+    Device.objects.create(name="keezer", pi_gpio=True)
+    Device.objects.create(name="spare", pi_gpio=True, active=False)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Device.objects.create(name="fridge-2", pi_gpio=True)
+
+
 def test_a_chamber_on_this_pis_pins_can_be_edited_and_switched_to_a_link():
     device = Device.objects.create(name="keezer", pi_gpio=True)
     form = DeviceForm(instance=device)

@@ -459,15 +459,24 @@ def test_a_controller_address_that_is_not_host_and_port_is_refused(brewer_client
     assert not Device.objects.filter(name="fridge-2").exists()
 
 
-def test_a_chamber_whose_firmware_runs_here_keeps_its_controller_here(brewer_client):
+def test_a_chamber_whose_firmware_runs_here_keeps_its_controller_here(brewer_client, device):
+    device.controller_address = "cellar-pi.local:7070"
+    device.save()
+
+    # The address field is hidden for these kinds: what it still holds is dropped, not refused.
     response = brewer_client.post(
-        reverse("device_add"),
-        add_form(connection="simulated", controller_address="cellar-pi.local:7070"),
+        reverse("device_edit", args=["fridge-1"]),
+        add_form(
+            name="fridge-1",
+            connection="simulated",
+            controller_address="cellar-pi.local:7070",
+            active="on",
+        ),
     )
-    assert response.context["form"].errors["controller_address"] == [
-        "a chamber whose firmware runs on this computer has its controller here too: leave the "
-        "controller address empty"
-    ]
+
+    assert response.status_code == 302, response.context["form"].errors
+    device.refresh_from_db()
+    assert (device.simulated, device.controller_address) == (True, "")
 
 
 def test_moving_a_controller_to_another_computer_gives_a_new_token_to_take_there(

@@ -41,6 +41,12 @@ class BrewLogForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.beer = beer
         self.now = now
+        if beer.ended_at is not None:
+            self.fields["at"].required = True
+            self.fields["at"].help_text = (
+                f"between {local_moment(beer.started_at)} and {local_moment(beer.ended_at)}, "
+                "when the beer was logged"
+            )
 
     def clean_text(self) -> str:
         text = self.cleaned_data["text"]

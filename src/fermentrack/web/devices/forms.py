@@ -16,15 +16,14 @@ from fermentrack.web.devices.cards import interval_text
 from fermentrack.web.devices.hardware import function_label, join_words
 from fermentrack.web.devices.models import (
     DEFAULT_LOG_INTERVAL_S,
+    HOST_PATTERN,
     LOG_INTERVALS_S,
     Device,
     validate_link,
 )
 
 BAUD_RATES = [9600, 19200, 38400, 57600, 115200]
-HOST = re.compile(
-    r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*\.?|\[[0-9A-Fa-f:.]+\])$"
-)
+HOST = re.compile(rf"^{HOST_PATTERN}$")
 USB_SERIAL = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 SERIAL_PATH = re.compile(r"^/dev/[A-Za-z0-9._/:-]+$")
 
@@ -242,6 +241,10 @@ class DeviceForm(forms.ModelForm):
             self.instance.link = link
             self.instance.simulated = kind == Connection.SIMULATED
             self.instance.pi_gpio = kind == Connection.PI_GPIO
+            if self.instance.firmware_hardware:
+                # Our firmware here has its controller here: the address field, hidden for
+                # these kinds, may still hold what an earlier choice left in it.
+                data["controller_address"] = ""
         return data
 
     def _update_errors(self, errors) -> None:

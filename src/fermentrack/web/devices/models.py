@@ -31,10 +31,12 @@ def validate_link(value: str) -> None:
         )
 
 
-# host:port, the host a name or an IP address (IPv6 in brackets).
-CONTROLLER_ADDRESS = re.compile(
-    r"^(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]+\]):(?P<port>[0-9]{1,5})$"
+# A host name or an IP address, IPv6 in brackets: of a firmware's tcp:// link or of a
+# controller on another computer.
+HOST_PATTERN = (
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*\.?|\[[0-9A-Fa-f:.]+\])"
 )
+CONTROLLER_ADDRESS = re.compile(rf"^(?P<host>{HOST_PATTERN}):(?P<port>[0-9]{{1,5}})$")
 
 
 def split_controller_address(value: str) -> tuple[str, int]:
@@ -118,6 +120,15 @@ class Device(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            # clean() says it in words; this holds when two saves race.
+            models.UniqueConstraint(
+                fields=["pi_gpio"],
+                condition=models.Q(pi_gpio=True, active=True),
+                name="one_active_chamber_on_the_pis_pins",
+                violation_error_message="another active chamber already uses this Pi's pins",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -294,7 +294,8 @@ def _show_token(request, device: Device, token: str, added: bool):
         "token": token,
         "added": added,
         "api_url": request.build_absolute_uri("/").rstrip("/"),
-        "listen": f"0.0.0.0:{port}" if ":" not in host else f"[::]:{port}",
+        # Every address of that computer, of the address's family.
+        "listen": client.Remote("::" if ":" in host else "0.0.0.0", port, "").where,
     }
     response = render(request, "devices/token.html", context)
     response["Cache-Control"] = "no-store"

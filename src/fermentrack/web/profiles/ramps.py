@@ -46,25 +46,19 @@ class RampForm(forms.Form):
             field.widget.attrs.update({"step": "0.1", "inputmode": "decimal"})
 
     def clean_target(self) -> Decimal:
-        target = self.cleaned_data["target"]
-        low, high = SETPOINT_RANGE[self.temp_format]
-        if not low <= target <= high:
-            unit = f"°{self.temp_format}"
-            raise forms.ValidationError(
-                f"{target} {unit} is out of range: expected {low} to {high} {unit}"
-            )
-        return target
+        return self._within(self.cleaned_data["target"], SETPOINT_RANGE)
 
     def clean_pace(self) -> Decimal:
-        pace = self.cleaned_data["pace"]
-        low, high = PACE_RANGE[self.temp_format]
-        if not low <= pace <= high:
-            unit = f"°{self.temp_format}"
+        return self._within(self.cleaned_data["pace"], PACE_RANGE, "a pace of ", " an hour")
+
+    def _within(self, value: Decimal, ranges: dict, what: str = "", per: str = "") -> Decimal:
+        low, high = ranges[self.temp_format]
+        unit = f"°{self.temp_format}{per}"
+        if not low <= value <= high:
             raise forms.ValidationError(
-                f"a pace of {pace} {unit} an hour is out of range: expected {low} to {high} "
-                f"{unit} an hour"
+                f"{what}{value} {unit} is out of range: expected {low} to {high} {unit}"
             )
-        return pace
+        return value
 
 
 def beer_temperature_now(device: Device, now: float) -> float | None:

@@ -13,6 +13,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import expect
 
+from controller.fake_controller import FakeController, short_home
+from fermentrack import config
 from fermentrack.web.beers.ingest import store_points
 from fermentrack.web.beers.models import Beer, LogPoint
 from fermentrack.web.brewery.models import BrewerySettings
@@ -131,6 +133,34 @@ def test_a_brewer_adds_a_chamber_whose_controller_runs_on_another_computer(
     expect(command).to_contain_text(f"FERMENTRACK_DEVICE_TOKEN={token}")
     shoot("device-token")
     assert_fits_width()
+
+
+def test_a_brewer_saves_a_chambers_constants_as_a_preset_and_gives_them_to_another(
+    page, log_in, brewer, monkeypatch, shoot, assert_fits_width
+):
+    with short_home() as home:
+        monkeypatch.setenv("FERMENTRACK_HOME", str(home))
+        for name in ("fridge-1", "fridge-2"):
+            Device.objects.create(name=name, link=f"tcp://192.168.1.2{name[-1]}:23")
+        tuned = FakeController(config.controller_socket_path("fridge-1")).start()
+        twin = FakeController(config.controller_socket_path("fridge-2")).start()
+        try:
+            tuned.state["constants"]["Kp"] = 7.5
+            log_in(brewer)
+            page.goto("/devices/fridge-1/constants/")
+            page.get_by_label("Save these constants as a preset named").fill("Chest freezer")
+            page.get_by_role("button", name="Save as a preset").click()
+            expect(page.get_by_text("as the preset Chest freezer.")).to_be_visible()
+
+            page.goto("/devices/fridge-2/constants/")
+            shoot("constants-presets")
+            assert_fits_width()
+            page.get_by_role("button", name="Give to fridge-2").click()
+            expect(page.get_by_text("Sent 1 changed constant to fridge-2: Kp.")).to_be_visible()
+            assert twin.state["constants"]["Kp"] == 7.5
+        finally:
+            tuned.stop()
+            twin.stop()
 
 
 def test_a_bad_device_name_is_refused_on_the_page(page, log_in, brewer):

@@ -187,3 +187,20 @@ class Device(models.Model):
         """Tell the controller (through its next status answer) to fetch its config again."""
         Device.objects.filter(pk=self.pk).update(config_version=models.F("config_version") + 1)
         self.refresh_from_db(fields=["config_version"])
+
+
+class ConstantsPreset(models.Model):
+    """Control constants saved from one chamber to give to others (a tuned fridge's PID gains
+    and filters for its twin), in the unit they were read in."""
+
+    name = models.CharField(max_length=64, unique=True)
+    temp_format = models.CharField(max_length=1, choices=TempFormat.choices)
+    constants = models.JSONField(help_text="brewpi-protocol §4.8 keys and their values")
+    saved_from = models.CharField(max_length=48, help_text="the device they were read from")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from fermentrack.web.devices import discovery, views
+from fermentrack.web.devices import discovery, presets, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -13,6 +13,17 @@ urlpatterns = [
     path("devices/<slug:name>/mode/", views.device_set_mode, name="device_set_mode"),
     path("devices/<slug:name>/ramp/", views.device_ramp, name="device_ramp"),
     path("devices/<slug:name>/constants/", views.device_constants, name="device_constants"),
+    path("devices/<slug:name>/presets/", presets.save_preset, name="device_preset_save"),
+    path(
+        "devices/<slug:name>/presets/<int:preset>/give/",
+        presets.give_preset,
+        name="device_preset_give",
+    ),
+    path(
+        "devices/<slug:name>/presets/<int:preset>/delete/",
+        presets.delete_preset,
+        name="device_preset_delete",
+    ),
     path("devices/<slug:name>/hardware/", views.device_hardware, name="device_hardware"),
     path("devices/<slug:name>/beer/start/", views.beer_start, name="device_beer_start"),
     path("devices/<slug:name>/beer/stop/", views.beer_stop, name="device_beer_stop"),

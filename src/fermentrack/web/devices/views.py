@@ -20,7 +20,7 @@ from fermentrack.controller import client
 from fermentrack.controller.client import ControllerProblem
 from fermentrack.web.brewery.access import can_change, change_required, view_required
 from fermentrack.web.brewery.models import BrewerySettings
-from fermentrack.web.devices import control, discovery, hardware
+from fermentrack.web.devices import control, discovery, hardware, presets
 from fermentrack.web.devices.cards import device_card, device_cards, mode_key
 from fermentrack.web.devices.forms import (
     ConstantsForm,
@@ -142,7 +142,13 @@ def device_constants(request, name: str):
     if request.method == "POST":
         return _save_constants(request, name)
     device = get_object_or_404(Device, name=name)
-    context = {"device": device, "form": None, "problem": None}
+    context = {
+        "device": device,
+        "form": None,
+        "problem": None,
+        "presets": presets.presets_for(device),
+        "preset_form": presets.PresetNameForm(),
+    }
     try:
         answer = client.status(device.name)
     except ControllerProblem as problem:

@@ -3,6 +3,7 @@ process posting to a recording HTTP server (common brief, decision 3)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -20,6 +21,7 @@ import pytest
 
 from fermentrack.gravity.scanner import (
     HOLD_S,
+    AdapterSilent,
     Advertisement,
     AveragedReading,
     BluetoothListener,
@@ -28,6 +30,7 @@ from fermentrack.gravity.scanner import (
     ReplayLine,
     TiltScanner,
     parse_replay,
+    watch_for_silence,
 )
 from fermentrack.gravity.tilt import TiltReading, TiltVersion, decode_tilt
 
@@ -447,6 +450,49 @@ def test_a_replay_file_that_cannot_be_read_stops_the_scanner_with_one_line(
         f"fermentrack tilt-scanner: {bad}, line 1: expected '<seconds offset> <rssi> <hex "
         "manufacturer data>', got '0.1 -70 not-hex'"
     ]
+
+
+def test_an_adapter_that_hears_nothing_at_all_stops_the_scanner_to_start_afresh(
+    web_app: RecordingWebApp, tmp_path: Path
+) -> None:
+    env = scanner_environment(
+        tmp_path,
+        FERMENTRACK_API_URL=web_app.url,
+        FERMENTRACK_SCANNER_TOKEN=TOKEN,
+        FERMENTRACK_TILT_SILENCE_S="3",
+    )
+    started = time.monotonic()
+    finished = run_scanner("--replay", str(RECORDINGS / "adapter_goes_quiet.replay"), env=env)
+
+    assert finished.returncode == 1  # circus starts it again, on a reopened adapter
+    assert time.monotonic() - started < 30, "it waited for the advertisement two minutes on"
+    assert finished.stderr.splitlines()[-1].startswith(
+        "fermentrack tilt-scanner: heard no Bluetooth advertisement at all for "
+    )
+    # What it heard before the silence was delivered before it stopped.
+    assert [(r["colour"], r["gravity"]) for r in web_app.delivered_readings()] == [
+        ("Purple", 1.052)
+    ]
+
+
+def test_a_silent_adapter_waits_for_held_readings_to_be_delivered_before_a_restart() -> None:
+    class Quiet:
+        last_heard = time.time() - 60
+
+    scanner = TiltScanner(1, time.time())
+    scanner.held.add([AveragedReading("Red", int(time.time()), 68.0, 1.04, False, None, None)])
+
+    async def watch() -> float:
+        watching = asyncio.create_task(watch_for_silence(Quiet(), scanner, 0.2))
+        await asyncio.sleep(0.6)
+        assert not watching.done(), "it stopped with a reading not yet delivered"
+        scanner.held.delivered(scanner.held.next_post())
+        began = time.monotonic()
+        with pytest.raises(AdapterSilent, match="the adapter or BlueZ seems stuck"):
+            await watching
+        return time.monotonic() - began
+
+    assert asyncio.run(watch()) < 1.0
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="BlueZ over D-Bus is Linux's Bluetooth")

@@ -6,8 +6,11 @@ exists. A listener hears advertisements: bleak's scanner, or for tests and demos
 replayed at its own pace (`--replay FILE`). Each post interval (FERMENTRACK_TILT_POST_S, 30 s)
 becomes one averaged reading per colour; unphysical readings and version beacons never enter the
 average. A sender posts what is held, backing off while the web app is away and keeping the last
-24 h of readings in memory meanwhile. Environment: FERMENTRACK_SCANNER_TOKEN (required),
-FERMENTRACK_API_URL (default http://127.0.0.1:8123).
+24 h of readings in memory meanwhile. An adapter that stops hearing anything at all (BlueZ or
+its firmware wedged: phones, TVs and the Tilt itself advertise all the time) is noticed after
+FERMENTRACK_TILT_SILENCE_S (600 s): the scanner then exits, once nothing it holds is waiting for
+the web app, and circus starts it afresh on a reopened adapter. Environment:
+FERMENTRACK_SCANNER_TOKEN (required), FERMENTRACK_API_URL (default http://127.0.0.1:8123).
 """
 
 from __future__ import annotations
@@ -45,10 +48,15 @@ MAX_BACKOFF_S = 60.0
 REFUSED_BODY_STATUSES = frozenset({400, 413, 422})  # the body itself: sending it again won't help
 APPLE_COMPANY_ID = 0x004C
 USER_AGENT = "fermentrack-tilt-scanner"
+DEFAULT_SILENCE_S = 600
 
 
 class BluetoothUnavailable(OSError):
     """No Bluetooth scan can start here: no adapter, no BlueZ, or bleak is missing."""
+
+
+class AdapterSilent(BluetoothUnavailable):
+    """The adapter heard nothing for too long: the scan is to start afresh."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,10 +320,10 @@ class ReplayListener:
 
     def __init__(self, lines: list[ReplayLine]) -> None:
         self.lines = lines
-        self.started = time.time()
+        self.started = self.last_heard = time.time()
 
     async def __aenter__(self) -> ReplayListener:
-        self.started = time.time()
+        self.started = self.last_heard = time.time()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -326,6 +334,7 @@ class ReplayListener:
             at = self.started + line.offset_s
             if (wait := at - time.time()) > 0:
                 await asyncio.sleep(wait)
+            self.last_heard = at
             yield Advertisement(at, line.rssi, line.data)
 
 
@@ -333,7 +342,7 @@ class BluetoothListener:
     """Apple manufacturer data from every advertisement the host's adapter hears (bleak)."""
 
     def __init__(self) -> None:
-        self.started = time.time()
+        self.started = self.last_heard = time.time()
         self._heard: asyncio.Queue[Advertisement] = asyncio.Queue(maxsize=10_000)
         self._scanner: Any = None
 
@@ -356,7 +365,7 @@ class BluetoothListener:
                 f"({type(error).__name__}: {error or 'no detail'}); check that the adapter is "
                 "present and powered and that BlueZ (bluetoothd) runs"
             ) from None
-        self.started = time.time()
+        self.started = self.last_heard = time.time()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -370,6 +379,7 @@ class BluetoothListener:
             yield await self._heard.get()
 
     def _on_advertisement(self, device: object, advertisement: Any) -> None:
+        self.last_heard = time.time()  # anything heard: the adapter works
         payload = advertisement.manufacturer_data.get(APPLE_COMPANY_ID)
         if payload is None:
             return
@@ -392,11 +402,20 @@ def run_tilt_scanner(replay: Path | None = None) -> int:
     )
     api_url = config.api_url()
     post_s = config.env_int("FERMENTRACK_TILT_POST_S", DEFAULT_POST_S, low=1, high=3600)
+    silence_s = config.env_int(
+        "FERMENTRACK_TILT_SILENCE_S", DEFAULT_SILENCE_S, low=1, high=7 * 24 * 3600
+    )
     lines = None if replay is None else parse_replay(replay.read_text(), str(replay))
-    return asyncio.run(_run(api_url, token, post_s, lines))
+    return asyncio.run(_run(api_url, token, post_s, lines, silence_s))
 
 
-async def _run(api_url: str, token: str, post_s: int, replay: list[ReplayLine] | None) -> int:
+async def _run(
+    api_url: str,
+    token: str,
+    post_s: int,
+    replay: list[ReplayLine] | None,
+    silence_s: int = DEFAULT_SILENCE_S,
+) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -412,7 +431,7 @@ async def _run(api_url: str, token: str, post_s: int, replay: list[ReplayLine] |
                 post_s,
                 api.url,
             )
-            await _run_until_stopped_or_delivered(scanner, listener, api, stop)
+            await _run_until_stopped_or_delivered(scanner, listener, api, stop, silence_s)
     finally:
         await api.aclose()
     if waiting := len(scanner.held.readings):
@@ -427,13 +446,16 @@ async def _run_until_stopped_or_delivered(
     listener: ReplayListener | BluetoothListener,
     api: BluetoothApi,
     stop: asyncio.Event,
+    silence_s: float = DEFAULT_SILENCE_S,
 ) -> None:
-    """Listen, close intervals and send until `stop`, or until a replay was all delivered."""
+    """Listen, close intervals and send until `stop`, or until a replay was all delivered;
+    AdapterSilent when the adapter heard nothing for `silence_s`."""
     heard_all = asyncio.Event()
     listening = asyncio.create_task(_listen(listener, scanner, heard_all))
     sending = asyncio.create_task(_send(scanner, api, heard_all))
     stopping = asyncio.create_task(stop.wait())
-    tasks = {listening, sending, stopping}
+    watching = asyncio.create_task(watch_for_silence(listener, scanner, silence_s))
+    tasks = {listening, sending, stopping, watching}
     if isinstance(listener, BluetoothListener):  # a replay keeps its own time
         tasks.add(asyncio.create_task(_close_intervals_on_time(scanner)))
     pending = set(tasks)
@@ -455,6 +477,26 @@ async def _listen(
         scanner.hear(advertisement)
     scanner.close()  # a replay ended: its last interval is complete
     heard_all.set()
+
+
+async def watch_for_silence(listener, scanner: TiltScanner, silence_s: float) -> None:
+    """Raise AdapterSilent once `listener` has heard nothing for `silence_s` and nothing heard
+    is waiting for the web app (a restart must not lose readings: the interval still open is
+    closed, and what is held is delivered first)."""
+    while True:
+        await asyncio.sleep(min(30.0, silence_s / 4))
+        quiet_s = time.time() - listener.last_heard
+        if quiet_s < silence_s:
+            continue
+        scanner.close_intervals_before(time.time())
+        if scanner.held:
+            log.info("heard nothing for %.0f s; restarting once held readings are sent", quiet_s)
+            continue
+        raise AdapterSilent(
+            f"heard no Bluetooth advertisement at all for {quiet_s:.0f} s (any phone, TV or Tilt "
+            "nearby advertises all the time): the adapter or BlueZ seems stuck, so the scanner "
+            "stops to start afresh"
+        )
 
 
 async def _close_intervals_on_time(scanner: TiltScanner) -> None:

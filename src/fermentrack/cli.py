@@ -256,8 +256,30 @@ def build_parser() -> argparse.ArgumentParser:
     for verb, text in STACK_VERBS.items():
         verbs.add_parser(verb, help=text)
     nginx = verbs.add_parser("nginx-site", help="print a site for the system's nginx")
-    nginx.add_argument("--port", type=int, default=None, help="default FERMENTRACK_HTTP_PORT")
+    nginx.add_argument(
+        "--port", type=int, default=None, help="default FERMENTRACK_HTTP_PORT, or 443 with --tls"
+    )
     nginx.add_argument("--server-name", default="_", help="nginx server_name (default _)")
+    nginx.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve HTTPS with the site's own certificate (made under FERMENTRACK_HOME/tls the "
+        "first time, for this computer's names and addresses)",
+    )
+    nginx.add_argument(
+        "--redirect-port",
+        type=int,
+        default=None,
+        help="with --tls: plain HTTP here is sent to HTTPS (default 80; 0 for none)",
+    )
+    nginx.add_argument(
+        "--name",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="with --tls: another name or address the certificate is for (repeatable)",
+    )
+    nginx.add_argument("--renew", action="store_true", help="with --tls: make a new certificate")
     verbs.add_parser("systemd-unit", help="print a systemd unit (instead of add2cron)")
 
     backup = verbs.add_parser(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import ssl
 import subprocess
 import textwrap
 from pathlib import Path
@@ -14,7 +15,7 @@ import httpx
 import pytest
 from crontab import CronTab
 
-from .stack_rig import eventually, free_port, post_form
+from .stack_rig import csrf_token, eventually, free_port, post_form
 
 IN_CI = os.environ.get("CI") == "true"
 
@@ -31,46 +32,57 @@ def _command(name: str) -> str:
 
 
 @pytest.fixture
-def nginx(stack, tmp_path):
-    """The system's nginx on a high port, serving the site `fermentrack nginx-site` wrote."""
+def start_nginx(stack, tmp_path):
+    """start_nginx(*site_arguments): the system's nginx serving the site `fermentrack
+    nginx-site` wrote with those arguments (ports are the test's); stopped after the test."""
     binary = _command("nginx")
-    port = free_port()
-    site = tmp_path / "fermentrack.conf"
-    site.write_text(stack.run("nginx-site", "--port", str(port)).stdout)
-    main = tmp_path / "nginx.conf"
-    temp = tmp_path / "temp"
-    temp.mkdir()
-    user = "user root;" if os.getuid() == 0 else ""  # the test's home is private to its user
-    main.write_text(
-        textwrap.dedent(
-            f"""\
-            {user}
-            worker_processes 1;
-            daemon off;
-            pid {tmp_path}/nginx.pid;
-            error_log {tmp_path}/error.log;
-            events {{ worker_connections 64; }}
-            http {{
-                include /etc/nginx/mime.types;
-                access_log {tmp_path}/access.log;
-                client_body_temp_path {temp}/body;
-                proxy_temp_path {temp}/proxy;
-                fastcgi_temp_path {temp}/fastcgi;
-                uwsgi_temp_path {temp}/uwsgi;
-                scgi_temp_path {temp}/scgi;
-                include {site};
-            }}
-            """
+    running = []
+
+    def start(*arguments: str) -> None:
+        site = tmp_path / "fermentrack.conf"
+        site.write_text(stack.run("nginx-site", *arguments).stdout)
+        main = tmp_path / "nginx.conf"
+        temp = tmp_path / "temp"
+        temp.mkdir()
+        user = "user root;" if os.getuid() == 0 else ""  # the test's home is private to its user
+        main.write_text(
+            textwrap.dedent(
+                f"""\
+                {user}
+                worker_processes 1;
+                daemon off;
+                pid {tmp_path}/nginx.pid;
+                error_log {tmp_path}/error.log;
+                events {{ worker_connections 64; }}
+                http {{
+                    include /etc/nginx/mime.types;
+                    access_log {tmp_path}/access.log;
+                    client_body_temp_path {temp}/body;
+                    proxy_temp_path {temp}/proxy;
+                    fastcgi_temp_path {temp}/fastcgi;
+                    uwsgi_temp_path {temp}/uwsgi;
+                    scgi_temp_path {temp}/scgi;
+                    include {site};
+                }}
+                """
+            )
         )
-    )
-    process = subprocess.Popen([binary, "-p", str(tmp_path), "-c", str(main)])
-    url = f"http://127.0.0.1:{port}"
-    try:
-        eventually(lambda: httpx.get(f"{url}/static/", timeout=2), 20, "nginx answering")
-        yield url
-    finally:
+        running.append(subprocess.Popen([binary, "-p", str(tmp_path), "-c", str(main)]))
+
+    yield start
+    for process in running:
         process.terminate()
         process.wait(10)
+
+
+@pytest.fixture
+def nginx(start_nginx):
+    """The system's nginx on a high port, serving the site `fermentrack nginx-site` wrote."""
+    port = free_port()
+    start_nginx("--port", str(port))
+    url = f"http://127.0.0.1:{port}"
+    eventually(lambda: httpx.get(f"{url}/static/", timeout=2), 20, "nginx answering")
+    return url
 
 
 def test_nginx_with_the_generated_site_serves_static_files_itself_and_pages_from_gunicorn(
@@ -116,6 +128,54 @@ def test_a_person_logs_in_and_adds_a_device_through_nginx(stack, nginx):
     assert stack.query("SELECT link FROM devices_device WHERE name = 'via-nginx'") == [
         ("tcp://192.168.1.50:23",)
     ]
+
+
+def test_with_tls_nginx_serves_https_with_the_sites_own_certificate_and_forms_post_over_it(
+    stack, start_nginx
+):
+    stack.quickstart()
+    https_port, http_port = free_port(), free_port()
+    start_nginx("--tls", "--port", str(https_port), "--redirect-port", str(http_port))
+    certificate = stack.home / "tls" / "fermentrack.crt"
+    key = stack.home / "tls" / "fermentrack.key"
+    assert oct(key.stat().st_mode & 0o777) == "0o600"
+    url = f"https://127.0.0.1:{https_port}"
+    # Verified against the site's own certificate: made for this computer's addresses.
+    trusting = ssl.create_default_context(cafile=str(certificate))
+    browser = httpx.Client(base_url=url, timeout=30, verify=trusting)
+    eventually(lambda: browser.get("/login/").status_code == 200, 20, "nginx answering HTTPS")
+
+    plain = httpx.get(f"http://127.0.0.1:{http_port}/login/?next=/beers/")
+    assert plain.status_code == 301
+    assert plain.headers["Location"] == f"{url}/login/?next=/beers/"
+
+    # Forms post as a browser posts them over HTTPS: with the page's origin, which Django's CSRF
+    # check compares with the scheme gunicorn takes from nginx's X-Forwarded-Proto.
+    def post(path: str, data: dict) -> httpx.Response:
+        page = browser.get(path)
+        return browser.post(
+            path,
+            data={**data, "csrfmiddlewaretoken": csrf_token(page.text)},
+            headers={"Origin": url, "Referer": f"{url}{path}"},
+        )
+
+    login = post("/login/", {"username": "admin", "password": stack.admin_password or ""})
+    assert login.status_code == 302, login.text[:300]
+    added = post(
+        "/devices/add/",
+        {
+            "name": "via-https",
+            "connection": "simulated",
+            "dialect": "esp",
+            "log_interval_s": "30",
+            "temp_format": "C",
+        },
+    )
+    assert added.status_code == 302, added.text[:300]
+    assert stack.query("SELECT simulated FROM devices_device WHERE name = 'via-https'") == [(1,)]
+
+    again = stack.run("nginx-site", "--tls")
+    assert again.stderr == "", "the certificate a phone already trusts is kept"
 
 
 @pytest.fixture

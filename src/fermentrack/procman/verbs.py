@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from fermentrack import config
-from fermentrack.procman import cron, service_files, stack
+from fermentrack.procman import cron, service_files, stack, tls
 from fermentrack.procman.layout import Layout
 
 SYSTEMD_UNITS = "/etc/systemd/system"
@@ -33,12 +33,7 @@ def run_stack_verb(args: argparse.Namespace) -> int:
         if verb == "quickstart":
             return quickstart(layout)
         if verb == "nginx-site":
-            print(
-                service_files.nginx_site(
-                    layout, listen_port=args.port, server_name=args.server_name
-                ),
-                end="",
-            )
+            print(nginx_site(layout, args), end="")
             return 0
         if verb == "systemd-unit":
             print(service_files.systemd_unit(layout), end="")
@@ -75,3 +70,24 @@ def quickstart(layout: Layout) -> int:
     if code == 0:
         print(f"Fermentrack: open {web_address()}")
     return code
+
+
+def nginx_site(layout: Layout, args) -> str:
+    """The site `fermentrack nginx-site` prints; with --tls, the certificate is made first when
+    missing, and what it is for and its fingerprint go to stderr (stdout is the site)."""
+    certificate = None
+    if args.tls:
+        certificate, made = tls.ensure_certificate(layout.home, args.name, renew=args.renew)
+        if made:
+            print(
+                f"made {certificate.certificate} for {', '.join(certificate.names())}; "
+                f"SHA-256 {certificate.fingerprint()}",
+                file=sys.stderr,
+            )
+    return service_files.nginx_site(
+        layout,
+        listen_port=args.port,
+        server_name=args.server_name,
+        tls=certificate,
+        redirect_port=args.redirect_port,
+    )

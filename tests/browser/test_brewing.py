@@ -156,7 +156,9 @@ def test_a_brewer_saves_a_chambers_constants_as_a_preset_and_gives_them_to_anoth
             shoot("constants-presets")
             assert_fits_width()
             page.get_by_role("button", name="Give to fridge-2").click()
-            expect(page.get_by_text("Sent 1 changed constant to fridge-2: Kp.")).to_be_visible()
+            expect(
+                page.get_by_text("Sent 1 changed constant to fridge-2: Kp (from")
+            ).to_be_visible()
             assert twin.state["constants"]["Kp"] == 7.5
         finally:
             tuned.stop()

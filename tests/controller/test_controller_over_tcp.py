@@ -135,7 +135,7 @@ def test_a_proof_recorded_on_one_connection_does_not_open_another(remote, raw):
         refusal = replay.line()
     finally:
         replay.close()
-    assert refusal["ok"] is False and refusal["error"].startswith("wrong token")
+    assert refusal["ok"] is False and refusal["error"].startswith("wrong proof")
 
 
 def test_after_the_proof_one_connection_carries_several_requests(raw):
@@ -156,8 +156,9 @@ def test_a_wrong_token_reads_as_a_refusal_saying_which_token_to_use(remote):
         client.status("far")
 
     assert str(refused.value) == (
-        "the controller of 'far' refused: wrong token: this controller runs with another token "
-        "than the web app knows; start it with the token the web app showed last"
+        "the controller of 'far' refused: wrong proof: this controller runs with another token "
+        "than the web app knows (or is another version of Fermentrack); start it with the token "
+        "the web app showed last"
     )
 
 

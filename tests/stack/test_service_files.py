@@ -133,6 +133,8 @@ def test_a_person_logs_in_and_adds_a_device_through_nginx(stack, nginx):
 def test_with_tls_nginx_serves_https_with_the_sites_own_certificate_and_forms_post_over_it(
     stack, start_nginx
 ):
+    stack.home.mkdir(exist_ok=True)
+    (stack.home / "fermentrack.env").write_text("FERMENTRACK_HTTPS=true\n")  # as it advises
     stack.quickstart()
     https_port, http_port = free_port(), free_port()
     start_nginx("--tls", "--port", str(https_port), "--redirect-port", str(http_port))
@@ -161,6 +163,8 @@ def test_with_tls_nginx_serves_https_with_the_sites_own_certificate_and_forms_po
 
     login = post("/login/", {"username": "admin", "password": stack.admin_password or ""})
     assert login.status_code == 302, login.text[:300]
+    session = next(c for c in login.headers.get_list("set-cookie") if c.startswith("sessionid="))
+    assert "Secure" in session  # never sent to a plain http:// address
     added = post(
         "/devices/add/",
         {

@@ -4,7 +4,10 @@ any the brewer adds), its key private to its owner, kept across runs unless rene
 from __future__ import annotations
 
 import datetime
+import os
 import ssl
+import subprocess
+import sys
 
 from cryptography import x509
 
@@ -40,3 +43,22 @@ def test_the_certificate_is_kept_across_runs_and_replaced_only_when_renewed(tmp_
     assert made and renewed.fingerprint() != fingerprint
     assert "another.name" in renewed.names()
     assert len(fingerprint.split(":")) == 32
+
+
+def test_nginx_site_with_tls_prints_the_site_and_says_what_was_made_and_what_to_set(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FERMENTRACK_")}
+    env["FERMENTRACK_HOME"] = str(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "fermentrack.cli", "nginx-site", "--tls"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert f"ssl_certificate {tmp_path}/tls/fermentrack.crt;" in done.stdout
+    assert "return 301 https://$host$request_uri;" in done.stdout  # 80 to 443
+    made, advice = done.stderr.splitlines()
+    assert made.startswith(f"made {tmp_path}/tls/fermentrack.crt for ") and "SHA-256 " in made
+    assert f"put FERMENTRACK_HTTPS=true in {tmp_path}/fermentrack.env" in advice

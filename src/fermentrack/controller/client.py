@@ -119,8 +119,8 @@ def send(name: str, cmd: str, timeout: float = DEFAULT_TIMEOUT_S, **args: Any) -
             connection.sendall(request)
             sent = True
             line = _read_line(connection, deadline)
-    except _BrokenAnswer as broken:
-        raise ControllerUnavailable(name, str(broken), sent=True) from None
+    except _BrokenAnswer as broken:  # before the request went (the challenge) or after
+        raise ControllerUnavailable(name, str(broken), sent=sent) from None
     except (FileNotFoundError, ConnectionRefusedError):
         if remote is not None:
             raise ControllerUnavailable(

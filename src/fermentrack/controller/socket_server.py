@@ -258,8 +258,9 @@ class SocketServer:
                 return True
             else:
                 problem = (
-                    "wrong token: this controller runs with another token than the web app "
-                    "knows; start it with the token the web app showed last"
+                    "wrong proof: this controller runs with another token than the web app "
+                    "knows (or is another version of Fermentrack); start it with the token the "
+                    "web app showed last"
                 )
         log.warning("refused a TCP client %s: %s", peer, problem)
         await self._write(writer, {"ok": False, "error": problem})

@@ -320,10 +320,12 @@ class ReplayListener:
 
     def __init__(self, lines: list[ReplayLine]) -> None:
         self.lines = lines
-        self.started = self.last_heard = time.time()
+        self.started = time.time()
+        self.heard_at = time.monotonic()
 
     async def __aenter__(self) -> ReplayListener:
-        self.started = self.last_heard = time.time()
+        self.started = time.time()
+        self.heard_at = time.monotonic()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -334,7 +336,7 @@ class ReplayListener:
             at = self.started + line.offset_s
             if (wait := at - time.time()) > 0:
                 await asyncio.sleep(wait)
-            self.last_heard = at
+            self.heard_at = time.monotonic()
             yield Advertisement(at, line.rssi, line.data)
 
 
@@ -342,7 +344,8 @@ class BluetoothListener:
     """Apple manufacturer data from every advertisement the host's adapter hears (bleak)."""
 
     def __init__(self) -> None:
-        self.started = self.last_heard = time.time()
+        self.started = time.time()
+        self.heard_at = time.monotonic()  # when anything at all was last heard
         self._heard: asyncio.Queue[Advertisement] = asyncio.Queue(maxsize=10_000)
         self._scanner: Any = None
 
@@ -365,7 +368,8 @@ class BluetoothListener:
                 f"({type(error).__name__}: {error or 'no detail'}); check that the adapter is "
                 "present and powered and that BlueZ (bluetoothd) runs"
             ) from None
-        self.started = self.last_heard = time.time()
+        self.started = time.time()
+        self.heard_at = time.monotonic()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -379,7 +383,7 @@ class BluetoothListener:
             yield await self._heard.get()
 
     def _on_advertisement(self, device: object, advertisement: Any) -> None:
-        self.last_heard = time.time()  # anything heard: the adapter works
+        self.heard_at = time.monotonic()  # anything heard: the adapter works
         payload = advertisement.manufacturer_data.get(APPLE_COMPANY_ID)
         if payload is None:
             return
@@ -480,17 +484,24 @@ async def _listen(
 
 
 async def watch_for_silence(listener, scanner: TiltScanner, silence_s: float) -> None:
-    """Raise AdapterSilent once `listener` has heard nothing for `silence_s` and nothing heard
-    is waiting for the web app (a restart must not lose readings: the interval still open is
-    closed, and what is held is delivered first)."""
+    """Raise AdapterSilent once `listener` has heard nothing for `silence_s` (by the monotonic
+    clock: a Pi's clock set by NTP at boot must not trip it) and nothing heard is waiting for
+    the web app: a restart must not lose readings, so the open interval is closed and what is
+    held is delivered first."""
+    said = False
     while True:
         await asyncio.sleep(min(30.0, silence_s / 4))
-        quiet_s = time.time() - listener.last_heard
+        quiet_s = time.monotonic() - listener.heard_at
         if quiet_s < silence_s:
+            said = False
             continue
-        scanner.close_intervals_before(time.time())
+        scanner.close()
         if scanner.held:
-            log.info("heard nothing for %.0f s; restarting once held readings are sent", quiet_s)
+            if not said:
+                log.info(
+                    "heard nothing for %.0f s; restarting once held readings are sent", quiet_s
+                )
+                said = True
             continue
         raise AdapterSilent(
             f"heard no Bluetooth advertisement at all for {quiet_s:.0f} s (any phone, TV or Tilt "

@@ -84,6 +84,13 @@ def nginx_site(layout: Layout, args) -> str:
                 f"SHA-256 {certificate.fingerprint()}",
                 file=sys.stderr,
             )
+        if not config.env_bool("FERMENTRACK_HTTPS", False):
+            print(
+                f"then put FERMENTRACK_HTTPS=true in {layout.home / config.ENVIRONMENT_FILE} and "
+                "restart (fermentrack stop, fermentrack start): the login cookie then travels "
+                "over HTTPS only",
+                file=sys.stderr,
+            )
     return service_files.nginx_site(
         layout,
         listen_port=args.port,

@@ -39,6 +39,9 @@ def _secret_key() -> str:
 SECRET_KEY = config.env_text("FERMENTRACK_SECRET_KEY", "") or _secret_key()
 DEBUG = config.env_bool("FERMENTRACK_DEBUG", False)
 ALLOWED_HOSTS = [h for h in config.env_text("FERMENTRACK_ALLOWED_HOSTS", "*").split(",") if h]
+# Behind `fermentrack nginx-site --tls`: the login and CSRF cookies travel over HTTPS only, so a
+# bookmarked http:// address never sends them in the clear before its redirect.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = config.env_bool("FERMENTRACK_HTTPS", False)
 CSRF_TRUSTED_ORIGINS = [
     o for o in config.env_text("FERMENTRACK_CSRF_TRUSTED_ORIGINS", "").split(",") if o
 ]

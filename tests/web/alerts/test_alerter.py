@@ -292,6 +292,21 @@ def test_an_alert_and_its_recovery_reach_one_target_in_the_order_they_happened(c
     assert recovered.deliveries[0]["status"] == "sent"
 
 
+def test_a_recovery_waits_while_its_alert_is_retried_so_the_last_word_is_the_recovery(
+    chamber, recorder
+):
+    recorder.statuses = [503, 200]  # the service is down for the alert's first try
+    fired = fired_event(chamber, webhook_url=f"{recorder.url}/hook", ntfy_topic="")
+    AlertEvent.record(fired.rule, rules.Action.RECOVER, "Readings again.", NOW + 1)
+
+    assert delivery.deliver_pending(NOW + 1) == NOW + 11  # the alert again in 10 s
+    assert len(recorder.requests) == 1  # the recovery waits behind it
+    assert delivery.deliver_pending(NOW + 11) is None
+
+    states = [json.loads(r.body)["state"] for r in recorder.on("/hook")]
+    assert states == ["firing", "firing", "recovered"]
+
+
 def test_an_alert_that_cannot_be_put_together_fails_alone_and_the_others_are_sent(
     chamber, recorder, monkeypatch
 ):

@@ -188,3 +188,9 @@ def test_an_ended_beers_entry_needs_its_time_and_says_when_the_beer_ran(brewer_c
     assert answer.context["log_form"].errors["at"] == ["This field is required."]
     assert "between 2025-05-01 12:00 and 2025-05-15 12:00" in answer.content.decode()
     assert not Annotation.objects.exists()
+
+
+def test_an_ended_beers_page_says_when_it_ran_in_the_brewerys_zone(brewer_client, ended, amsterdam):
+    page = brewer_client.get(reverse("beer_detail", args=[ended.pk])).content.decode()
+
+    assert "between 2025-05-01 14:00 and 2025-05-15 14:00" in page  # noon UTC is 14:00 CEST

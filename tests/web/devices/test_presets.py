@@ -44,6 +44,7 @@ def test_a_chambers_constants_are_saved_as_a_preset_without_its_unit(
         "fridge-1",
     )
     assert preset.constants["Kp"] == 7.5 and "tempFormat" not in preset.constants
+    assert not {"lah", "hs"} & set(preset.constants)  # the chamber's wiring stays its own
     count = len(preset.constants)
     assert messages_of(answer) == [
         f"Saved {count} constants of fridge-1 as the preset Chest freezer, tuned."
@@ -64,7 +65,7 @@ def test_giving_a_preset_sends_only_the_constants_that_differ(
     assert sent == {"Kp": 7.5, "Ki": 0.3}
     assert second.state["constants"]["Kp"] == 7.5
     assert messages_of(answer) == [
-        "Sent 2 changed constants to fridge-2: Kp, Ki. (from the preset Tuned)"
+        "Sent 2 changed constants to fridge-2: Kp, Ki (from the preset Tuned)."
     ]
     again = give(brewer_client, "fridge-2", ConstantsPreset.objects.get())
     assert messages_of(again) == ["fridge-2 already holds every constant of Tuned."]

@@ -5,6 +5,7 @@ a target or pace out of range."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
@@ -12,7 +13,7 @@ from django.urls import reverse
 from fermentrack.brewpi.profile_schedule import setpoint_at
 from fermentrack.web.beers.models import LogPoint
 from fermentrack.web.profiles.models import FermentationProfile
-from fermentrack.web.profiles.ramps import ramp_points
+from fermentrack.web.profiles.ramps import ramp_points, start_ramp
 
 pytestmark = pytest.mark.django_db
 
@@ -53,13 +54,24 @@ def test_a_brewer_starts_a_cold_crash_from_the_beers_temperature_now(
     assert f"fridge-1 ramps the beer to 2 °C: {profile.name}." in answer.content.decode()
 
 
-def test_two_ramps_in_one_minute_get_names_of_their_own(brewer_client, device, fake_controller):
+def test_two_ramps_in_one_minute_get_names_of_their_own(device):
+    moment = datetime(2026, 11, 24, 12, 40, 30, tzinfo=UTC)
+    first = start_ramp(device, 18.6, 2.0, 1.0, now=moment)
+    second = start_ramp(device, 18.6, 2.0, 1.0, now=moment + timedelta(seconds=20))
+
+    assert first.name == "Ramp fridge-1 18.6 to 2 °C at 1 °C/h, 2026-11-24 12:40"
+    assert second.name == f"{first.name} (2)"
+
+
+def test_a_ramp_says_which_running_profile_it_replaces(brewer_client, device, fake_controller):
     beer_reading(device, 18.6)
     ramp(brewer_client, target="2.0", pace="1.0")
-    ramp(brewer_client, target="2.0", pace="1.0")
+    device.refresh_from_db()
+    first = device.active_profile
 
-    names = sorted(FermentationProfile.objects.values_list("name", flat=True))
-    assert len(names) == 2 and names[1] == f"{names[0]} (2)"
+    answer = ramp(brewer_client, target="4.0", pace="1.0")
+
+    assert f"It replaces the profile {first.name}, which was running." in answer.content.decode()
 
 
 def test_a_ramp_is_recorded_when_the_controller_is_away_and_says_so(
@@ -80,6 +92,8 @@ def test_a_ramp_is_recorded_when_the_controller_is_away_and_says_so(
         (None, "has no recent beer temperature in °C"),
         ({"celsius": 18.6, "age_s": 3600}, "has no recent beer temperature in °C"),
         ({"celsius": 65.0, "unit": "F"}, "has no recent beer temperature in °C"),
+        # A DS18B20's power-on value, or a probe out of the beer: never a ramp's first setting.
+        ({"celsius": 85.0}, "The beer reads 85.0 °C, outside the -10.0 to 60.0 °C a ramp"),
     ],
 )
 def test_without_a_recent_beer_reading_in_its_unit_no_ramp_starts(

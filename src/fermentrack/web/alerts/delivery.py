@@ -4,10 +4,11 @@
 Each channel of an event is one delivery, tried with a timeout; a failure is recorded with its
 error and tried again later (after 10 s, 60 s, then 5 min), at most MAX_ATTEMPTS times. A
 channel that fails never stops the others: every error is caught, logged and kept. Deliveries
-due to different targets are sent side by side (SEND_THREADS), so a server that hangs until its
-timeout delays no other channel; one target's are sent in the order they happened. What is sent
-is put together, and every result recorded, on the calling thread: the sending threads only talk
-to the services, never to the database.
+to different targets are sent side by side (SEND_THREADS), so a server that hangs until its
+timeout delays no other channel; one target gets its alerts in the order they happened, a later
+one waiting while an earlier one is retried. What is sent is put together, and every result
+recorded, on the calling thread: the sending threads only talk to the services, never to the
+database.
 """
 
 from __future__ import annotations
@@ -166,63 +167,60 @@ def _record(event: AlertEvent, delivery: dict, error: BaseException | None, now:
 
 def deliver_pending(now: int) -> int | None:
     """Try every pending delivery that is due at `now` and record each result as it comes.
-    Each channel target gets its alerts one after another, in the order they happened (an alert
-    and its recovery never swap places); different targets are sent side by side, so a hung
-    server holds back no other. Answers when the next retry is due (Unix seconds), or None when
-    nothing is pending."""
+    A target gets its alerts in the order they happened: a delivery waits while an earlier
+    event's delivery to the same target is still pending (being retried), so an alert and its
+    recovery never swap places. Different targets are sent side by side, so a hung server holds
+    back no other. Answers when the next retry is due (Unix seconds), or None when nothing is
+    pending."""
     events = list(
         AlertEvent.objects.filter(sending=True)
         .select_related("rule__beer__device", "rule__device", "rule__sensor")
         .order_by("ts", "id")
     )
-    due = [
-        (event, delivery)
-        for event in events
-        for delivery in event.deliveries
-        if delivery["status"] == DeliveryStatus.PENDING and delivery["next_try"] <= now
-    ]
-    if due:
+    # Each pass sends what is due; one sent may let the next to its target go.
+    while due := [pair for pair in _first_pending(events) if pair[1]["next_try"] <= now]:
         _send_due(due, now)
-    pending = [
-        delivery["next_try"]
-        for event in events
-        for delivery in event.deliveries
-        if delivery["status"] == DeliveryStatus.PENDING
-    ]
+    pending = [delivery["next_try"] for _, delivery in _first_pending(events)]
     return min(pending) if pending else None
 
 
+def _first_pending(events: list[AlertEvent]) -> list[tuple[AlertEvent, dict]]:
+    """Each target's oldest pending delivery: later events' deliveries to it wait for it."""
+    first: dict[tuple[str, str], tuple[AlertEvent, dict]] = {}
+    for event in events:
+        for delivery in event.deliveries:
+            if delivery["status"] == DeliveryStatus.PENDING:
+                first.setdefault((delivery["channel"], delivery["target"]), (event, delivery))
+    return list(first.values())
+
+
 def _send_due(due: list[tuple[AlertEvent, dict]], now: int) -> None:
+    """Send each due delivery (one per target) on its own thread; record on this one."""
     mail = MailSettings.load() if any(d["channel"] == Channel.EMAIL for _, d in due) else None
-    lines: dict[tuple[str, str], list[tuple[AlertEvent, dict, Callable[[], None]]]] = {}
+    ready = []
     for event, delivery in due:
         delivery["attempts"] += 1
         try:
-            send = _request(delivery, event, mail)
+            ready.append((event, delivery, _request(delivery, event, mail)))
         except Exception as error:  # what cannot be put together counts as a failed attempt
             _record(event, delivery, error, now)
             event.save(update_fields=["deliveries", "sending"])
-            continue
-        lines.setdefault((delivery["channel"], delivery["target"]), []).append(
-            (event, delivery, send)
-        )
+    if not ready:
+        return
     outcomes: queue.SimpleQueue = queue.SimpleQueue()
 
-    def send_in_order(line: list[tuple[AlertEvent, dict, Callable[[], None]]]) -> None:
-        for event, delivery, send in line:
-            try:
-                send()
-            except BaseException as error:  # recorded on the alerter's thread, whatever it is
-                outcomes.put((event, delivery, error))
-            else:
-                outcomes.put((event, delivery, None))
+    def attempt(event: AlertEvent, delivery: dict, send: Callable[[], None]) -> None:
+        try:
+            send()
+        except BaseException as error:  # recorded on the alerter's thread, whatever it is
+            outcomes.put((event, delivery, error))
+        else:
+            outcomes.put((event, delivery, None))
 
-    if not lines:
-        return
-    with ThreadPoolExecutor(min(SEND_THREADS, len(lines)), thread_name_prefix="alert-send") as pool:
-        for line in lines.values():
-            pool.submit(send_in_order, line)
-        for _ in range(sum(len(line) for line in lines.values())):
+    with ThreadPoolExecutor(min(SEND_THREADS, len(ready)), thread_name_prefix="alert-send") as pool:
+        for event, delivery, send in ready:
+            pool.submit(attempt, event, delivery, send)
+        for _ in ready:
             event, delivery, error = outcomes.get()
             _record(event, delivery, error, now)
             event.save(update_fields=["deliveries", "sending"])

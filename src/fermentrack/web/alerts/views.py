@@ -4,7 +4,6 @@ mail settings with a test message, and the history of what was sent."""
 from __future__ import annotations
 
 import logging
-from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -43,7 +42,7 @@ def _list(request, *, mail_form=None, test_form=None, status: int = 200):
         else None,
         "page": page,
     }
-    with timezone.override(ZoneInfo(BrewerySettings.load().time_zone)):
+    with timezone.override(BrewerySettings.load().zone()):
         return render(request, "alerts/alert_list.html", context, status=status)
 
 

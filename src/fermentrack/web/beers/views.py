@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.http import Http404
@@ -24,10 +23,6 @@ from fermentrack.web.gravity.summary import beer_gravity
 
 def _moment(ts: int | None) -> datetime | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC)
-
-
-def _zone(brewery: BrewerySettings) -> ZoneInfo:
-    return ZoneInfo(brewery.time_zone)
 
 
 def _device_page(beer: Beer) -> str | None:
@@ -57,7 +52,7 @@ def beer_list(request):
     for beer in beers:
         beer.started = _moment(beer.started_at)
         beer.ended = _moment(beer.ended_at)
-    with timezone.override(_zone(brewery)):
+    with timezone.override(brewery.zone()):
         return render(request, "beers/beer_list.html", {"beers": beers})
 
 
@@ -70,19 +65,19 @@ def beer_page(
     status=200,
 ):
     brewery = BrewerySettings.load()
-    context = {
-        "beer": beer,
-        "started": _moment(beer.started_at),
-        "ended": _moment(beer.ended_at),
-        "device_page": _device_page(beer),
-        "graph_config": graph_config(beer, brewery),
-        "share_url": _share_url(request, beer),
-        "gravity": beer_gravity(beer),
-        "og_form": og_form or OriginalGravityForm(instance=beer),
-        "brew_log": brew_log(beer),
-        "log_form": log_form or BrewLogForm(beer=beer, now=int(time.time())),
-    }
-    with timezone.override(_zone(brewery)):
+    with timezone.override(brewery.zone()):  # the brew log's times are the brewery's
+        context = {
+            "beer": beer,
+            "started": _moment(beer.started_at),
+            "ended": _moment(beer.ended_at),
+            "device_page": _device_page(beer),
+            "graph_config": graph_config(beer, brewery),
+            "share_url": _share_url(request, beer),
+            "gravity": beer_gravity(beer),
+            "og_form": og_form or OriginalGravityForm(instance=beer),
+            "brew_log": brew_log(beer),
+            "log_form": log_form or BrewLogForm(beer=beer, now=int(time.time())),
+        }
         return render(request, "beers/beer_detail.html", context, status=status)
 
 
@@ -179,7 +174,7 @@ def beer_shared(request, token: str):
         "started": _moment(beer.started_at),
         "graph_config": graph_config(beer, brewery, share_token=token),
     }
-    with timezone.override(_zone(brewery)):
+    with timezone.override(brewery.zone()):
         response = render(request, "beers/beer_shared.html", context)
     response["Referrer-Policy"] = "no-referrer"  # the token is in this page's address
     response["X-Robots-Tag"] = "noindex"
@@ -190,7 +185,7 @@ def beer_shared(request, token: str):
 @require_POST
 def beer_log_add(request, pk: int):
     beer = get_object_or_404(Beer.objects.select_related("device"), pk=pk)
-    with timezone.override(_zone(BrewerySettings.load())):
+    with timezone.override(BrewerySettings.load().zone()):
         form = BrewLogForm(request.POST, beer=beer, now=int(time.time()))
         if not form.is_valid():
             return beer_page(request, beer, log_form=form, status=400)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zoneinfo
 from functools import cache
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import Group
 from django.db import models
@@ -96,6 +97,10 @@ class BrewerySettings(models.Model):
     def load(cls) -> BrewerySettings:
         settings, _ = cls.objects.get_or_create(pk=1)
         return settings
+
+    def zone(self) -> ZoneInfo:
+        """The brewery's time zone: the one its pages show times in."""
+        return ZoneInfo(self.time_zone)
 
     def colours(self) -> dict[str, str]:
         """The colour of every graph series: the brewery's choice, else the default."""

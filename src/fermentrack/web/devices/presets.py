@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
+from django.db import IntegrityError
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
@@ -43,9 +44,18 @@ def presets_for(device: Device):
     return ConstantsPreset.objects.filter(temp_format=device.temp_format)
 
 
+# What a chamber is wired with, not how it is tuned: a light used as a heater, a rotary encoder.
+HARDWARE_CONSTANTS = frozenset({"lah", "hs"})
+
+
 def preset_values(constants: dict) -> dict:
-    """The constants a preset keeps: the control constants, without the unit (the device's)."""
-    return {key: constants[key] for key in CONSTANT_LABELS if key in constants}
+    """The constants a preset keeps: the tuning, without the unit (the device's) and without
+    what belongs to the chamber's wiring."""
+    return {
+        key: constants[key]
+        for key in CONSTANT_LABELS
+        if key in constants and key not in HARDWARE_CONSTANTS
+    }
 
 
 def changes_for(preset: ConstantsPreset, current: dict) -> dict:
@@ -80,12 +90,16 @@ def save_preset(request, name: str):
             request, problem or f"The controller of {device.name} reported no constants."
         )
         return redirect("device_constants", name=device.name)
-    preset = ConstantsPreset.objects.create(
-        name=form.cleaned_data["name"],
-        temp_format=device.temp_format,
-        constants=values,
-        saved_from=device.name,
-    )
+    try:
+        preset = ConstantsPreset.objects.create(
+            name=form.cleaned_data["name"],
+            temp_format=device.temp_format,
+            constants=values,
+            saved_from=device.name,
+        )
+    except IntegrityError:  # saved by someone else at the same moment
+        messages.error(request, f"a preset named {form.cleaned_data['name']!r} already exists")
+        return redirect("device_constants", name=device.name)
     messages.success(
         request, f"Saved {len(values)} constants of {device.name} as the preset {preset.name}."
     )
@@ -111,7 +125,7 @@ def give_preset(request, name: str, preset: int):
     changes = changes_for(chosen, current)
     outcome = control.send_constants(device, changes)
     if outcome.ok and changes:
-        messages.success(request, f"{outcome.message} (from the preset {chosen.name})")
+        messages.success(request, f"{outcome.message.rstrip('.')} (from the preset {chosen.name}).")
     elif outcome.ok:
         messages.info(request, f"{device.name} already holds every constant of {chosen.name}.")
     else:
@@ -122,7 +136,8 @@ def give_preset(request, name: str, preset: int):
 @require_POST
 @change_required
 def delete_preset(request, name: str, preset: int):
+    device = get_object_or_404(Device, name=name)
     chosen = get_object_or_404(ConstantsPreset, pk=preset)
     chosen.delete()
     messages.success(request, f"Deleted the preset {chosen.name}.")
-    return redirect("device_constants", name=name)
+    return redirect("device_constants", name=device.name)

@@ -8,7 +8,6 @@ fermentrack.controller.client.
 from __future__ import annotations
 
 import time
-from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.db.models import ProtectedError
@@ -32,7 +31,12 @@ from fermentrack.web.devices.forms import (
 )
 from fermentrack.web.devices.models import Device, split_controller_address
 from fermentrack.web.profiles.models import FermentationProfile, hold_under_way
-from fermentrack.web.profiles.ramps import RampForm, beer_temperature_now, start_ramp
+from fermentrack.web.profiles.ramps import (
+    RampForm,
+    beer_temperature_now,
+    start_problem,
+    start_ramp,
+)
 
 
 @view_required
@@ -110,28 +114,27 @@ def device_ramp(request, name: str):
     device = get_object_or_404(Device, name=name)
     form = RampForm(request.POST, temp_format=device.temp_format)
     start = beer_temperature_now(device, time.time()) if form.is_valid() else None
-    if form.is_valid() and start is None:
-        form.add_error(
-            None,
-            f"{device.name} has no recent beer temperature in °{device.temp_format}, and a ramp "
-            "starts from it: check the beer sensor on the sensors and actuators page.",
-        )
+    if form.is_valid() and (problem := start_problem(device, start)):
+        form.add_error(None, problem)
     if not form.is_valid():
         return _detail(request, device, ramp_form=form)
     target, pace = float(form.cleaned_data["target"]), float(form.cleaned_data["pace"])
-    with timezone.override(ZoneInfo(BrewerySettings.load().time_zone)):
+    replaced = device.active_profile
+    with timezone.override(BrewerySettings.load().zone()):
         profile = start_ramp(device, start, target, pace)
+    instead = f" It replaces the profile {replaced.name}, which was running." if replaced else ""
     problem = control.run_profile(device)
     if problem:
         messages.warning(
             request,
             f"The ramp is set to run on {device.name} as {profile.name}, but {problem}, so the "
-            "device has not switched to it yet.",
+            f"device has not switched to it yet.{instead}",
         )
     else:
         messages.success(
             request,
-            f"{device.name} ramps the beer to {target:g} °{device.temp_format}: {profile.name}.",
+            f"{device.name} ramps the beer to {target:g} °{device.temp_format}: "
+            f"{profile.name}.{instead}",
         )
     return redirect("device_detail", name=device.name)
 
@@ -142,13 +145,7 @@ def device_constants(request, name: str):
     if request.method == "POST":
         return _save_constants(request, name)
     device = get_object_or_404(Device, name=name)
-    context = {
-        "device": device,
-        "form": None,
-        "problem": None,
-        "presets": presets.presets_for(device),
-        "preset_form": presets.PresetNameForm(),
-    }
+    context = _constants_context(device)
     try:
         answer = client.status(device.name)
     except ControllerProblem as problem:
@@ -157,6 +154,16 @@ def device_constants(request, name: str):
         constants = answer.get("constants") if isinstance(answer.get("constants"), dict) else {}
         context["form"] = ConstantsForm(constants=constants, temp_format=device.temp_format)
     return _render_constants(request, context)
+
+
+def _constants_context(device: Device, form: ConstantsForm | None = None) -> dict:
+    return {
+        "device": device,
+        "form": form,
+        "problem": None,
+        "presets": presets.presets_for(device),
+        "preset_form": presets.PresetNameForm(),
+    }
 
 
 def _render_constants(request, context: dict, status: int = 200):
@@ -170,8 +177,7 @@ def _save_constants(request, name: str):
     device = get_object_or_404(Device, name=name)
     form = ConstantsForm(request.POST, temp_format=device.temp_format)
     if not form.is_valid():
-        context = {"device": device, "form": form, "problem": None}
-        return _render_constants(request, context)
+        return _render_constants(request, _constants_context(device, form))
     outcome = control.send_constants(device, form.changed_constants())
     (messages.success if outcome.ok else messages.error)(request, outcome.message)
     return redirect("device_detail", name=device.name)

@@ -39,7 +39,7 @@ READINGS_PER_PAGE = 50
 
 
 def _zone() -> ZoneInfo:
-    return ZoneInfo(BrewerySettings.load().time_zone)
+    return BrewerySettings.load().zone()
 
 
 def _moment(ts: int) -> datetime:
@@ -165,7 +165,7 @@ def _detail(request, sensor: GravitySensor, *, reading_form=None, status: int = 
         },
         "reported": sorted((sensor.reported or {}).items()),
     }
-    with timezone.override(ZoneInfo(brewery.time_zone)):
+    with timezone.override(brewery.zone()):
         return render(request, "gravity/sensor_detail.html", context, status=status)
 
 

@@ -74,6 +74,23 @@ def beer_temperature_now(device: Device, now: float) -> float | None:
     return point.beer_temp
 
 
+def start_problem(device: Device, start: float | None) -> str | None:
+    """Why a ramp cannot start from the beer's reading `start`, or None when it can."""
+    unit = f"°{device.temp_format}"
+    if start is None:
+        return (
+            f"{device.name} has no recent beer temperature in {unit}, and a ramp starts from "
+            "it: check the beer sensor on the sensors and actuators page."
+        )
+    low, high = SETPOINT_RANGE[device.temp_format]
+    if not low <= Decimal(str(round(start, 1))) <= high:
+        return (
+            f"The beer reads {start:.1f} {unit}, outside the {low} to {high} {unit} a ramp may "
+            "start from: check the beer sensor on the sensors and actuators page."
+        )
+    return None
+
+
 def ramp_points(start: float, target: float, pace: float) -> list[tuple[int, float]]:
     """The two points: the beer's temperature now and the target when the pace gets there
     (whole minutes, at least one)."""

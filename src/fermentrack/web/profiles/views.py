@@ -32,7 +32,7 @@ EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 
 
 def _zone() -> ZoneInfo:
-    return ZoneInfo(BrewerySettings.load().time_zone)
+    return BrewerySettings.load().zone()
 
 
 def _running_on(profile: FermentationProfile) -> list[str]:

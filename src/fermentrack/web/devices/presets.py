@@ -59,8 +59,12 @@ def preset_values(constants: dict) -> dict:
 
 
 def changes_for(preset: ConstantsPreset, current: dict) -> dict:
-    """The preset's constants that differ from the controller's `current` ones."""
-    return {key: value for key, value in preset.constants.items() if current.get(key) != value}
+    """The preset's constants that differ from the controller's `current` ones, in the
+    constants page's order (PostgreSQL keeps a JSON object's keys in an order of its own)."""
+    kept = preset.constants
+    return {
+        key: kept[key] for key in CONSTANT_LABELS if key in kept and current.get(key) != kept[key]
+    }
 
 
 def _read_constants(device: Device) -> tuple[dict | None, str | None]:

@@ -15,6 +15,7 @@ from fermentrack.web.beers.models import Annotation, LogPoint, PointRollup
 from fermentrack.web.devices.models import Device
 from fermentrack.web.gravity.models import GravityReading, GravitySensor, store_readings
 from fermentrack.web.profiles.models import FermentationProfile, ProfilePoint
+from fermentrack.web.profiles.ramps import start_ramp
 
 pytestmark = pytest.mark.django_db
 T0 = 1_700_000_000  # 2023-11-14 22:13:20 UTC
@@ -347,6 +348,18 @@ def test_a_status_saying_the_profile_finished_ends_it_and_tells_the_controller(c
     device.refresh_from_db()
     assert device.active_profile is None and device.profile_started_at is None
     assert controller.get("config").json()["profile"] is None
+
+
+def test_a_finished_ramps_profile_is_removed_and_an_ordinary_profile_stays(controller, device):
+    ramp = start_ramp(device, 18.6, 2.0, 1.0)
+    kept = FermentationProfile.objects.create(name="Lager", temp_format="C")
+    started = int(device.profile_started_at.timestamp())
+
+    controller.post(
+        "status", {**STATUS, "profile_finished": {"id": ramp.pk, "started_at": started}}
+    )
+
+    assert list(FermentationProfile.objects.all()) == [kept]
 
 
 def test_a_finished_run_does_not_end_the_same_profile_started_again_since(controller, device):

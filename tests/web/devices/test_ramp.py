@@ -12,7 +12,8 @@ from django.urls import reverse
 
 from fermentrack.brewpi.profile_schedule import setpoint_at
 from fermentrack.web.beers.models import LogPoint
-from fermentrack.web.profiles.models import FermentationProfile
+from fermentrack.web.devices.models import Device
+from fermentrack.web.profiles.models import FermentationProfile, remove_finished_ramps
 from fermentrack.web.profiles.ramps import ramp_points, start_ramp
 
 pytestmark = pytest.mark.django_db
@@ -132,3 +133,30 @@ def test_guests_may_not_start_a_ramp(guest_client, device):
     beer_reading(device, 18.6)
     assert ramp(guest_client, target="2.0", pace="1.0").status_code == 403
     assert not FermentationProfile.objects.exists()
+
+
+def test_a_ramp_replaced_by_another_mode_leaves_no_profile_behind(
+    brewer_client, device, fake_controller
+):
+    beer_reading(device, 18.6)
+    ramp(brewer_client, target="2.0", pace="1.0")
+    other = FermentationProfile.objects.create(name="Lager", temp_format="C")
+
+    brewer_client.post(
+        reverse("device_set_mode", args=["fridge-1"]),
+        {"mode": "beer_constant", "temperature": "18.0"},
+    )
+
+    assert list(FermentationProfile.objects.all()) == [other]  # a profile of one's own stays
+
+
+def test_a_ramp_still_running_on_another_chamber_is_kept(device):
+    twin = Device.objects.create(name="fridge-2", link="tcp://192.168.1.21:23")
+    running = start_ramp(twin, 18.6, 2.0, 1.0)
+    start_ramp(device, 18.6, 4.0, 1.0)
+    device.active_profile = None
+    device.save()
+
+    remove_finished_ramps()
+
+    assert list(FermentationProfile.objects.all()) == [running]

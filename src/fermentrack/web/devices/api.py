@@ -27,7 +27,7 @@ from fermentrack.web.beers.ingest import store_annotations, store_points
 from fermentrack.web.beers.models import Annotation, AnnotationSource, LogPoint
 from fermentrack.web.devices.models import Device, hash_token
 from fermentrack.web.gravity.models import GravityReading
-from fermentrack.web.profiles.models import stored_progress
+from fermentrack.web.profiles.models import remove_finished_ramps, stored_progress
 
 MAX_POINTS_PER_CALL = 1000
 MAX_ANNOTATIONS_PER_CALL = 1000
@@ -426,6 +426,7 @@ def _end_finished_profile(device: Device, finished: ProfileRefIn) -> None:
     ).update(active_profile=None, profile_started_at=None)
     if ended:
         device.bump_config_version()
+        remove_finished_ramps()
 
 
 def _keep_progress(device: Device, progress: ProgressIn) -> None:

@@ -16,6 +16,7 @@ from fermentrack.controller.client import ControllerError, ControllerProblem
 from fermentrack.web.beers.models import Beer
 from fermentrack.web.devices.cards import MODE_NAMES
 from fermentrack.web.devices.models import Device
+from fermentrack.web.profiles.models import remove_finished_ramps
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ def change_mode(device: Device, mode: str, temperature: Decimal | float | None) 
         device.profile_started_at = None
         device.save(update_fields=["active_profile", "profile_started_at"])
         device.bump_config_version()
+        remove_finished_ramps()
     description = MODE_NAMES[mode].lower()
     if value is None:
         return Outcome(True, f"{device.name} is now {description}.")

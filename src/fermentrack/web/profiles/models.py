@@ -104,6 +104,8 @@ class FermentationProfile(models.Model):
     notes = models.TextField(blank=True)
     temp_format = models.CharField(max_length=1, choices=[("C", "°C"), ("F", "°F")], default="C")
     created_at = models.DateTimeField(default=timezone.now)
+    # Made by a ramp on a device page (profiles/ramps.py): removed once no device runs it.
+    for_ramp = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["name"]
@@ -178,6 +180,13 @@ class FermentationProfile(models.Model):
         )
         device.save(update_fields=["active_profile", "profile_started_at", "profile_progress"])
         device.bump_config_version()
+
+
+def remove_finished_ramps() -> int:
+    """Remove the profiles ramps made (profiles/ramps.py) that no device runs any more: the
+    ramp ended, or another mode or profile replaced it. Answers how many."""
+    done = FermentationProfile.objects.filter(for_ramp=True, devices__isnull=True)
+    return done.delete()[1].get("profiles.FermentationProfile", 0)
 
 
 class ProfilePoint(models.Model):

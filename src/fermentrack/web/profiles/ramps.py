@@ -4,7 +4,7 @@
 A ramp is run as a profile of two points made for it (the beer's temperature now, then the
 target after the time the pace takes), so it survives restarts and reboots as profiles do, is
 drawn on the beer's graph as a setting, and hands over to beer constant at the target when it
-ends. The profile stays in the list, named for what it did; delete it once done.
+ends. Its profile is removed once no device runs it (the ramp ended, or was replaced).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from django.utils import timezone
 from fermentrack.web.beers.models import LogPoint
 from fermentrack.web.devices.forms import SETPOINT_RANGE
 from fermentrack.web.devices.models import Device
-from fermentrack.web.profiles.models import FermentationProfile
+from fermentrack.web.profiles.models import FermentationProfile, remove_finished_ramps
 
 # Degrees an hour a ramp may move, per unit: slower than a tenth of a degree an hour is a
 # profile's job; faster than 10 °C an hour is the fridge's full power anyway.
@@ -114,8 +114,10 @@ def start_ramp(
         profile = FermentationProfile.objects.create(
             name=name if not taken else f"{name} ({taken + 1})",
             temp_format=device.temp_format,
-            notes=f"Made by the ramp on {device.name}'s page. Delete it once the ramp is done.",
+            notes=f"Made by the ramp on {device.name}'s page; removed when the ramp is done.",
+            for_ramp=True,
         )
         profile.replace_points(points)
         profile.start_on(device, 0, now)
+        remove_finished_ramps()
     return profile

@@ -26,7 +26,11 @@ from fermentrack.web.profiles.forms import (
     ProfileEditor,
     StartProfileForm,
 )
-from fermentrack.web.profiles.models import FermentationProfile, holds_summary
+from fermentrack.web.profiles.models import (
+    FermentationProfile,
+    holds_summary,
+    remove_finished_ramps,
+)
 
 EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 
@@ -71,6 +75,7 @@ def _graph_data(profile_points: list, unit: str, holds: dict | None = None) -> d
 
 @view_required
 def profile_list(request):
+    remove_finished_ramps()  # a ramp another mode or profile replaced
     profiles = FermentationProfile.objects.annotate(point_count=Count("points")).prefetch_related(
         "devices"
     )

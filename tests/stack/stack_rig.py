@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -90,7 +91,23 @@ class Stack:
         return output
 
     def stop(self) -> None:
+        """`fermentrack stop`; then anything of this stack still running is killed and named in
+        a warning, so a stop that missed something never leaves a stack behind for the tests
+        that follow (whether stop ends everything is test_stack's own test)."""
         self.run("stop", check=False, timeout=180)
+        left = sorted(set(self.circusd_processes()) | set(self.watcher_pids("")))
+        if not left:
+            return
+        commands = []
+        for pid in left:
+            with contextlib.suppress(OSError):
+                commands.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" "))
+                os.kill(pid, signal.SIGKILL)
+        warnings.warn(
+            f"fermentrack stop left {len(left)} processes of {self.home} running (killed): "
+            + "; ".join(c.decode(errors="replace")[:120] for c in commands),
+            stacklevel=2,
+        )
 
     # -- circus ------------------------------------------------------------------------------
 

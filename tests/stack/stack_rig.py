@@ -94,7 +94,7 @@ class Stack:
         """`fermentrack stop`; then anything of this stack still running is killed and named in
         a warning, so a stop that missed something never leaves a stack behind for the tests
         that follow (whether stop ends everything is test_stack's own test)."""
-        self.run("stop", check=False, timeout=180)
+        done = self.run("stop", check=False, timeout=180)
         left = sorted(set(self.circusd_processes()) | set(self.watcher_pids("")))
         if not left:
             return
@@ -104,7 +104,8 @@ class Stack:
                 commands.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" "))
                 os.kill(pid, signal.SIGKILL)
         warnings.warn(
-            f"fermentrack stop left {len(left)} processes of {self.home} running (killed): "
+            f"fermentrack stop (exit {done.returncode}: {done.stdout.strip()} "
+            f"{done.stderr.strip()}) left {len(left)} processes of {self.home} running (killed): "
             + "; ".join(c.decode(errors="replace")[:120] for c in commands),
             stacklevel=2,
         )

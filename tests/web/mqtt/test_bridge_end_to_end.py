@@ -296,10 +296,15 @@ def test_a_device_made_inactive_has_its_discovery_configs_cleared(chamber, bridg
         eventually(
             lambda: listener.last(f"{base}/{NAME}/state").text == "", 15, "the state cleared"
         )
-        assert all(
-            listener.last(heard.topic).text == ""
-            for heard in listener.heard
-            if heard.topic.startswith(f"{prefix}/")
+        # The bridge clears one config after another: wait for the last of them.
+        eventually(
+            lambda: all(
+                listener.last(heard.topic).text == ""
+                for heard in listener.heard
+                if heard.topic.startswith(f"{prefix}/")
+            ),
+            15,
+            "every discovery config cleared",
         )
     finally:
         web.manage_shell(
